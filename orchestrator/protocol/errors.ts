@@ -1,0 +1,14 @@
+import type { ProtocolErrorCode } from "./generated.js";
+
+/** A frame the receiver cannot accept; `code` is a key of proto/schema.json's protocol_errors. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+  constructor(
+    readonly code: ProtocolErrorCode,
+    readonly detail: string,
+    readonly msgId: string | null = null,
+    readonly msgType: string | null = null,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}

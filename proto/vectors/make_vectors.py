@@ -1,0 +1,136 @@
+"""Writes frames.json, the byte-level vectors that BOTH test suites run (jest and pytest).
+
+Run: .venv/bin/python proto/vectors/make_vectors.py. Values are written as "typed JSON" so both
+languages read them the same way: {"$int": "<decimal>"} for any integer beyond 2^53 - 1,
+{"$float": x | "NaN" | "Infinity" | "-Infinity"} for floats, {"$bytes": "<hex>"} for msgpack bin.
+Frames whose bytes a conforming encoder need not reproduce (float32 input) say "roundtrip": false.
+"""
+import json
+import math
+import struct
+from pathlib import Path
+
+import msgpack
+
+
+def req(msg_type, content, msg_id="o-1", version="1.0", **extra_header):
+    return {"header": {"msg_id": msg_id, "type": msg_type, "version": version, **extra_header}, "content": content}
+
+
+def rep(msg_type, content, status="ok", reply_to="o-1"):
+    return {"header": {"msg_id": "w-1", "type": msg_type, "version": "1.0", "reply_to": reply_to, "status": status},
+            "content": content}
+
+
+def tensor(dtype, shape, fmt, values):
+    return {"dtype": dtype, "shape": shape, "data": struct.pack("<" + fmt * len(values), *values)}
+
+
+def bf16(values):
+    """bfloat16 bit patterns: the top half of each float32."""
+    return [struct.unpack("<I", struct.pack("<f", v))[0] >> 16 for v in values]
+
+
+VALID = [
+    ("hello_request", "request", req("hello", {"client": "c3l-orchestrator"})),
+    ("newer_minor_version_and_unknown_fields", "request",
+     req("hello", {"client": "x", "added_in_1_7": {"k": [1]}}, version="1.7", trace_id="t-9")),
+    ("shutdown_request_empty_content", "request", req("shutdown", {})),
+    ("integers_beyond_2_53", "request", req("echo", {"payload": {
+        "u64_max": 2**64 - 1, "i64_min": -2**63, "above_2_53": 2**53 + 1, "safe_max": 2**53 - 1,
+        "two_pow_40": 2**40, "below_i32": -2**31 - 1, "small": [0, 127, 128, 255, 256, 65536, -1, -32, -33]}})),
+    ("float64_specials", "request", req("echo", {"payload": {
+        "one_and_half": 1.5, "tenth": 0.1, "nan": math.nan, "inf": math.inf, "neg_inf": -math.inf, "tiny": 5e-324}})),
+    ("bytes_vs_strings", "request", req("echo", {"payload": {
+        "text": "h\u00e9llo \u2713", "raw": "h\u00e9llo".encode(), "empty_text": "", "empty_raw": b"", "text_of_digits": "42"}})),
+    ("null_vs_missing", "request", req("echo", {"payload": {"present_null": None, "list_with_null": [None, 1]}})),
+    ("nested_maps", "request", req("echo", {"payload": {
+        "a": {"b": {"c": [1, {"d": None}], "e": {}}}, "lists": [[], [1, [2, [3]]]], "bool": [True, False]}})),
+    ("tensors_of_each_kind", "request", req("echo", {"tensors": {
+        "f32": tensor("float32", [2, 2], "f", [1.0, -2.5, math.inf, 3.140000104904175]),
+        "f64": tensor("float64", [3], "d", [0.1, -1e300, math.nan]),
+        "f16": tensor("float16", [3], "e", [1.0, -0.5, 65504.0]),
+        "bf16": tensor("bfloat16", [2], "H", bf16([1.0, -2.0])),
+        "i64": tensor("int64", [2], "q", [2**62 + 1, -1]),
+        "u8_empty": tensor("uint8", [0, 4], "B", []),
+        "scalar": tensor("int32", [], "i", [7]),
+    }})),
+    ("load_model_reply", "reply", rep("load_model", {
+        "model_id": "generator", "family": "llava", "model_dir": "/models/tiny", "num_parameters": 1400000,
+        "device": "cpu", "dtype": "float32", "vocab_size": 64, "load_seconds": 0.25})),
+    ("error_reply", "reply", rep("load_model", {
+        "name": "FileNotFoundError", "message": "model directory /nope does not exist",
+        "traceback": "Traceback (most recent call last):\n  ...\nFileNotFoundError: /nope\n"}, status="error")),
+    ("error_reply_for_unreadable_request", "reply", rep("unknown", {
+        "name": "truncated_frame", "message": "frame of 3 bytes ends inside a msgpack value", "traceback": ""},
+        status="error", reply_to=None)),
+]
+
+# A frame hand-built with float32 (0xca) values: both sides must decode it; neither encoder emits it.
+FLOAT32_FRAME = (
+    bytes([0x82]) + msgpack.packb("header") + msgpack.packb({"msg_id": "o-1", "type": "echo", "version": "1.0"})
+    + msgpack.packb("content") + bytes([0x81]) + msgpack.packb("payload") + bytes([0x83])
+    + msgpack.packb("f32_one_and_half") + b"\xca" + struct.pack(">f", 1.5)
+    + msgpack.packb("f32_tenth") + b"\xca" + struct.pack(">f", 0.1)
+    + msgpack.packb("f32_nan") + b"\xca" + struct.pack(">f", math.nan)
+)
+FLOAT32_VALUE = req("echo", {"payload": {
+    "f32_one_and_half": 1.5, "f32_tenth": struct.unpack(">f", struct.pack(">f", 0.1))[0], "f32_nan": math.nan}})
+
+HELLO = msgpack.packb(req("hello", {"client": "x"}))
+INVALID = [
+    ("truncated_frame", "request", HELLO[:-1], "truncated_frame", {}),
+    ("truncated_inside_header", "request", HELLO[:7], "truncated_frame", {}),
+    ("frame_over_size_limit", "request", HELLO, "frame_too_large", {"max_frame_bytes": 16}),
+    ("reserved_byte_0xc1", "request", b"\xc1", "invalid_msgpack", {}),
+    ("trailing_bytes", "request", HELLO + b"\x00", "trailing_bytes", {}),
+    ("top_level_list", "request", msgpack.packb([1, 2, 3]), "not_a_message", {}),
+    ("missing_header", "request", msgpack.packb({"content": {}}), "not_a_message", {}),
+    ("header_without_msg_id", "request", msgpack.packb({"header": {"type": "hello", "version": "1.0"}}), "not_a_message", {}),
+    ("version_not_major_minor", "request", msgpack.packb(req("hello", {"client": "x"}, version="one")), "not_a_message", {}),
+    ("major_version_mismatch", "request", msgpack.packb(req("hello", {"client": "x"}, version="2.0")), "unsupported_version", {}),
+    ("unknown_message_type", "request", msgpack.packb(req("teleport", {})), "unknown_type", {}),
+    ("wrong_field_type", "request", msgpack.packb(req("load_model", {"model_id": "g", "model_dir": 42})), "invalid_content", {}),
+    ("missing_required_field", "request", msgpack.packb(req("load_model", {"model_dir": "/m"})), "invalid_content", {}),
+    ("null_in_non_nullable_field", "request", msgpack.packb(req("load_model", {"model_id": "g", "model_dir": None})), "invalid_content", {}),
+    ("value_outside_enum", "request", msgpack.packb(req("load_model", {"model_id": "g", "model_dir": "/m", "dtype": "float8"})), "invalid_content", {}),
+    ("bytes_where_string_expected", "request", msgpack.packb(req("load_model", {"model_id": "g", "model_dir": b"/m"})), "invalid_content", {}),
+    ("tensor_data_length_mismatch", "request",
+     msgpack.packb(req("echo", {"tensors": {"t": {"dtype": "float32", "shape": [3], "data": b"\x00" * 8}}})), "invalid_content", {}),
+    ("tensor_unknown_dtype", "request",
+     msgpack.packb(req("echo", {"tensors": {"t": {"dtype": "complex64", "shape": [1], "data": b"\x00" * 8}}})), "invalid_content", {}),
+    ("int_field_beyond_2_53", "reply", msgpack.packb(rep("unload_model", {"model_id": 2**60, "unloaded": True})), "invalid_content", {}),
+    ("reply_without_status", "reply",
+     msgpack.packb({"header": {"msg_id": "w-1", "type": "shutdown", "version": "1.0", "reply_to": "o-1"}, "content": {}}), "not_a_message", {}),
+    ("error_reply_without_traceback", "reply",
+     msgpack.packb(rep("hello", {"name": "E", "message": "m"}, status="error")), "invalid_content", {}),
+]
+
+
+def typed(value):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= 2**53 - 1 else {"$int": str(value)}
+    if isinstance(value, float):
+        return {"$float": value if math.isfinite(value) else ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))}
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return {k: typed(v) for k, v in value.items()}
+
+
+def main():
+    valid = [{"name": n, "direction": d, "hex": msgpack.packb(m).hex(), "value": typed(m), "roundtrip": True}
+             for n, d, m in VALID]
+    valid.append({"name": "float32_values_decode_as_floats", "direction": "request", "hex": FLOAT32_FRAME.hex(),
+                  "value": typed(FLOAT32_VALUE), "roundtrip": False})
+    invalid = [{"name": n, "direction": d, "hex": b.hex(), "error": e, **opts} for n, d, b, e, opts in INVALID]
+    out = {"$comment": "Generated by make_vectors.py; run by test/protocol/vectors.test.ts and py-worker/tests/test_protocol_vectors.py.",
+           "valid": valid, "invalid": invalid}
+    Path(__file__).with_name("frames.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

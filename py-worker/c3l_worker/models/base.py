@@ -1,0 +1,68 @@
+"""The model-family interface: what the worker needs to know about one VLM architecture."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # a transformers PreTrainedModel, in eval mode
+    processor: Any  # the checkpoint's own processor (PIL image backend)
+    family: "ModelFamily"
+    model_dir: Path
+    device: str
+    dtype: str  # a key of DTYPES
+    num_parameters: int
+
+
+class ModelFamily(ABC):
+    """One architecture: how to load it, prompt it and reach its vision parts."""
+
+    name: str  # registry key, used in configs
+    model_types: tuple[str, ...]  # config.json `model_type` values this family handles
+    image_placeholder: str  # the text the processor expands into image tokens
+
+    def matches(self, config: Any) -> bool:
+        """True for a config (a PretrainedConfig or config.json as a dict) of this family."""
+        model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
+        return model_type in self.model_types
+
+    @abstractmethod
+    def build_prompt(self, question: str, with_image: bool) -> str:
+        """The full prompt; without the image the placeholder is DROPPED, not left in the text
+        (a placeholder without pixel values is silently embedded as an ordinary word)."""
+
+    @abstractmethod
+    def vision_tower(self, model: Any) -> torch.nn.Module: ...
+
+    @abstractmethod
+    def projector(self, model: Any) -> torch.nn.Module: ...
+
+    def load(self, model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32") -> LoadedModel:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        model_dir = Path(model_dir)
+        torch_dtype = DTYPES[dtype]
+        # backend="pil": without torchvision the PIL path is used anyway; pin it so CPU and GPU agree.
+        processor = AutoProcessor.from_pretrained(model_dir, backend="pil", local_files_only=True)
+        # Batched greedy generation only equals one-by-one with left padding.
+        processor.tokenizer.padding_side = "left"
+        model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch_dtype, local_files_only=True)
+        model = model.to(device).eval()
+        return LoadedModel(
+            model=model,
+            processor=processor,
+            family=self,
+            model_dir=model_dir,
+            device=device,
+            dtype=dtype,
+            num_parameters=sum(p.numel() for p in model.parameters()),
+        )

@@ -1,0 +1,27 @@
+"""LLaVA-1.5 (llava-hf checkpoints and the tiny test model): `model_type` "llava"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .base import ModelFamily
+
+
+class LlavaFamily(ModelFamily):
+    name = "llava"
+    model_types = ("llava",)
+    image_placeholder = "<image>"
+
+    def build_prompt(self, question: str, with_image: bool) -> str:
+        # The llava-hf prompt format.
+        if with_image:
+            return f"USER: {self.image_placeholder}\n{question} ASSISTANT:"
+        return f"USER: {question} ASSISTANT:"
+
+    def vision_tower(self, model: Any) -> torch.nn.Module:
+        return model.model.vision_tower  # transformers 5 layout
+
+    def projector(self, model: Any) -> torch.nn.Module:
+        return model.model.multi_modal_projector
