@@ -41,7 +41,7 @@ export function encodeMessage(message: Message): Uint8Array {
 }
 
 /** Decodes and validates one frame, or throws ProtocolError naming the first rule it breaks. */
-export function decodeFrame(frame: Uint8Array, direction: Direction, maxFrameBytes = SCHEMA.max_frame_bytes): Message {
+export function decodeFrame(frame: Uint8Array, direction: Direction, maxFrameBytes: number = SCHEMA.max_frame_bytes): Message {
   if (frame.byteLength > maxFrameBytes) {
     throw new ProtocolError("frame_too_large", `frame of ${frame.byteLength} bytes exceeds the limit of ${maxFrameBytes} bytes`);
   }

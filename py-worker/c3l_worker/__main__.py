@@ -19,12 +19,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def watch_parent(parent_pid: int) -> None:
+def watch_parent(parent_pid: int, endpoint: str) -> None:
     """An orphaned worker would hold memory (and a GPU) forever: leave when the orchestrator is gone."""
     def loop():
         while True:
             if os.getppid() != parent_pid:
                 logging.getLogger("c3l_worker").error("orchestrator (pid %d) is gone; exiting", parent_pid)
+                if endpoint.startswith("ipc://"):  # the orchestrator cannot clean up after itself any more
+                    socket_file = endpoint[len("ipc://"):]
+                    for remove in (lambda: os.unlink(socket_file), lambda: os.rmdir(os.path.dirname(socket_file))):
+                        try:
+                            remove()
+                        except OSError:
+                            pass
                 os._exit(3)
             time.sleep(1.0)
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
@@ -37,7 +44,7 @@ def main(argv=None) -> int:
         os.environ.setdefault(var, str(args.threads))
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.parent_pid:
-        watch_parent(args.parent_pid)
+        watch_parent(args.parent_pid, args.endpoint)
 
     import torch
 

@@ -1,0 +1,7 @@
+// Stable exit codes (documented in README.md): scripts may rely on them.
+export const EXIT = {
+  ok: 0,
+  failure: 1, // anything not listed below
+  usage: 2, // bad command line or config
+  worker: 3, // the worker failed: died, hung, refused, or replied with an error
+} as const;

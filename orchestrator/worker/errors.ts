@@ -1,0 +1,51 @@
+// Every worker failure names what failed and where to look next (the worker's log file).
+
+export class WorkerError extends Error {
+  override name = "WorkerError";
+  constructor(message: string, readonly logFile: string | null) {
+    super(logFile ? `${message}\n  worker log: ${logFile}` : message);
+  }
+}
+
+/** The worker process exited (or was killed) while requests were pending or before one was sent. */
+export class WorkerExitedError extends WorkerError {
+  override name = "WorkerExitedError";
+  constructor(readonly exitCode: number | null, readonly signal: string | null, readonly stderrTail: string, what: string, logFile: string | null) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    const tail = stderrTail ? `\n  last worker stderr:\n${stderrTail.replace(/^/gm, "    ")}` : "";
+    super(`worker ${how} ${what}${tail}`, logFile);
+  }
+}
+
+/** No reply within the request's deadline: a handler hung or the work outgrew the deadline. */
+export class WorkerTimeoutError extends WorkerError {
+  override name = "WorkerTimeoutError";
+}
+
+/** ZMTP heartbeats stopped: the worker process is frozen or the connection is gone. */
+export class WorkerUnresponsiveError extends WorkerError {
+  override name = "WorkerUnresponsiveError";
+}
+
+/** The worker sent bytes that are not a valid protocol frame. */
+export class WorkerProtocolError extends WorkerError {
+  override name = "WorkerProtocolError";
+}
+
+/** The worker speaks another major protocol version. */
+export class VersionMismatchError extends WorkerError {
+  override name = "VersionMismatchError";
+}
+
+/** The worker ran the request and replied with an error (it keeps serving). */
+export class WorkerReplyError extends WorkerError {
+  override name = "WorkerReplyError";
+  constructor(readonly type: string, readonly errorName: string, readonly errorMessage: string, readonly traceback: string, logFile: string | null) {
+    super(`worker failed ${type}: ${errorName}: ${errorMessage}`, logFile);
+  }
+}
+
+/** The request was abandoned because the worker was stopped or restarted. */
+export class WorkerClosedError extends WorkerError {
+  override name = "WorkerClosedError";
+}

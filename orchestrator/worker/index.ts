@@ -1,0 +1,3 @@
+export { Worker, type WorkerOptions } from "./worker.js";
+export * from "./errors.js";
+export { PROJECT_ROOT, workerPython } from "./python.js";

@@ -1,0 +1,55 @@
+import { execa } from "execa";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_ROOT, workerPython } from "../../orchestrator/worker/index.js";
+
+export const FIXTURES = join(PROJECT_ROOT, "test", "fixtures");
+
+/** argv for a misbehaving fixture worker (test/fixtures/workers/NAME.py). */
+export function fixtureCommand(name: string): string[] {
+  return [workerPython(), join(FIXTURES, "workers", `${name}.py`)];
+}
+
+export function tempDir(prefix = "c3l-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return check();
+}
+
+/** Builds (once per folder) the tiny random LLaVA the worker tests load. */
+export async function tinyModel(): Promise<string> {
+  const dir = join(PROJECT_ROOT, ".cache", "test-tiny-llava");
+  if (!existsSync(join(dir, "c3l_tiny.json"))) {
+    await execa(workerPython(), ["-m", "c3l_worker.tiny_llava", "--out", dir], { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: "1" } });
+  }
+  return dir;
+}
+
+/** Runs `fn` and returns what it threw (fails the test if it did not throw) and how long it took. */
+export async function caught(fn: () => Promise<unknown>): Promise<{ error: Error; ms: number }> {
+  const start = Date.now();
+  try {
+    await fn();
+  } catch (error) {
+    return { error: error as Error, ms: Date.now() - start };
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
