@@ -36,11 +36,9 @@ export class Connection {
       heartbeatTimeout: options.heartbeatTimeoutMs,
       heartbeatTimeToLive: options.heartbeatTimeoutMs,
     });
-    this.socket.events.on("disconnect", () => {
-      if (!this.closed) options.onDisconnect();
-    });
     this.socket.connect(endpoint);
     void this.receiveLoop();
+    void this.watchEvents();
   }
 
   get inFlight(): number {
@@ -82,6 +80,18 @@ export class Connection {
     clearTimeout(p.timer);
     this.pending.delete(msgId);
     action(p);
+  }
+
+  /** Reads socket events itself: zeromq's events.on() needs CommonJS `require`, absent under jest's ESM. */
+  private async watchEvents(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const event = await this.socket.events.receive();
+        if (event.type === "disconnect" && !this.closed) this.options.onDisconnect();
+      } catch {
+        return; // the socket (and with it the observer) was closed
+      }
+    }
   }
 
   private async receiveLoop(): Promise<void> {
