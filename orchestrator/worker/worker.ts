@@ -114,14 +114,14 @@ export class Worker {
       OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, ...this.opts.env,
     }, this.opts.logFile);
     const proc = this.proc;
-    this.conn = new Connection(endpoint, {
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
-      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-      maxFrameBytes: this.opts.maxFrameBytes,
-      logFile: this.opts.logFile,
-      onLog: this.onLog,
-      onDisconnect: () => this.onDisconnect(proc),
-    });
+    try {
+      this.conn = this.connect(endpoint, proc);
+    } catch (err) {
+      proc.kill("SIGKILL"); // never leave a process behind a failed start
+      await proc.exited;
+      if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+      throw err;
+    }
     const conn = this.conn;
     void proc.exited.then(() => {
       if (!this.stopping && conn.inFlight > 0) conn.failAll((type) => this.exitedError(`while handling ${type}`));
@@ -141,6 +141,17 @@ export class Worker {
         this.logFile);
     }
     this.onLog(`worker pid ${this.hello.pid} ready on ${endpoint} (torch ${this.hello.torch_version}, ${this.hello.device}, ${this.hello.num_threads} thread(s))`);
+  }
+
+  private connect(endpoint: string, proc: WorkerProcess): Connection {
+    return new Connection(endpoint, {
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+      maxFrameBytes: this.opts.maxFrameBytes,
+      logFile: this.opts.logFile,
+      onLog: this.onLog,
+      onDisconnect: () => this.onDisconnect(proc),
+    });
   }
 
   private onDisconnect(proc: WorkerProcess): void {

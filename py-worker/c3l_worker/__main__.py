@@ -53,13 +53,12 @@ def main(argv=None) -> int:
     from .server import Server
     from .state import WorkerState
 
-    state = WorkerState(num_threads=args.threads, max_frame_bytes=args.max_frame_bytes or SCHEMA["max_frame_bytes"])
-    server = Server(args.endpoint, state)
-
     def stop(signum, frame):
         raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, stop)
-    server.serve_forever()
+    signal.signal(signal.SIGTERM, stop)  # before binding, so a SIGTERM always runs the socket clean-up
+
+    state = WorkerState(num_threads=args.threads, max_frame_bytes=args.max_frame_bytes or SCHEMA["max_frame_bytes"])
+    Server(args.endpoint, state).serve_forever()
     return 0
 
 

@@ -53,13 +53,12 @@ class Server:
             self.close()
 
     def _serve_one(self, frames: list[bytes]) -> None:
-        if len(frames) != 2:
-            log.warning("ignoring a multipart message of %d frames (expected identity + one frame)", len(frames))
-            return
-        identity, frame = frames
+        identity, *parts = frames
         header = None
         try:
-            request = decode_frame(frame, "request", self.state.max_frame_bytes)
+            if len(parts) != 1:
+                raise ProtocolError("not_a_message", f"expected one frame per message, got {len(parts)}")
+            request = decode_frame(parts[0], "request", self.state.max_frame_bytes)
             header = request["header"]
             reply = self._dispatch(header, request["content"])
         except ProtocolError as err:

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { execa } from "execa";
 import { join } from "node:path";
+import { SCHEMA } from "../../orchestrator/protocol/index.js";
 import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
 
 const c3l = (args: string[]) => execa("node", [join(PROJECT_ROOT, "bin", "c3l.js"), ...args], { reject: false });
@@ -29,7 +30,7 @@ describe("c3l command", () => {
     const out = JSON.parse(r.stdout) as { model: { family: string; num_parameters: number }; worker: { protocol_version: string } };
     expect(out.model.family).toBe("llava");
     expect(out.model.num_parameters).toBeGreaterThan(1_000_000);
-    expect(out.worker.protocol_version).toBe("1.0");
+    expect(out.worker.protocol_version).toBe(SCHEMA.protocol_version);
   }, 120_000);
 
   test("quickstart on a directory without a model fails with exit 3, naming the path", async () => {

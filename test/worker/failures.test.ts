@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import {
   VersionMismatchError, Worker, WorkerExitedError, WorkerProtocolError, WorkerTimeoutError, WorkerUnresponsiveError,
 } from "../../orchestrator/worker/index.js";
+import { PROTOCOL_VERSION } from "../../orchestrator/protocol/index.js";
 import { alive, caught, FIXTURES, fixtureCommand, tempDir, waitFor } from "./helpers.js";
 
 const started: Worker[] = [];
@@ -81,7 +82,7 @@ describe("failure fixtures", () => {
   test("a worker that speaks another major version is refused, naming both versions", async () => {
     const { error } = await caught(() => start({ command: fixtureCommand("speaks_version_2") }));
     expect(error).toBeInstanceOf(VersionMismatchError);
-    expect(error.message).toMatch(/2\.0.*1\.0/);
+    expect(error.message).toMatch(new RegExp(`2\\.0.*${PROTOCOL_VERSION.replace(".", "\\.")}`));
   }, 60_000);
 
   test("a worker that cannot start is reported with its stderr", async () => {

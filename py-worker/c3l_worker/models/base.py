@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import torch
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-@dataclass
+@dataclass(eq=False)
 class LoadedModel:
     model: Any  # a transformers PreTrainedModel, in eval mode
     processor: Any  # the checkpoint's own processor (PIL image backend)
@@ -21,6 +21,7 @@ class LoadedModel:
     device: str
     dtype: str  # a key of DTYPES
     num_parameters: int
+    cache: dict = field(default_factory=dict)  # per-model derived values (prompt prefixes); freed with the model
 
 
 class ModelFamily(ABC):
@@ -36,9 +37,14 @@ class ModelFamily(ABC):
         return model_type in self.model_types
 
     @abstractmethod
+    def prompt_parts(self, with_image: bool) -> tuple[str, str]:
+        """(prefix, suffix) around the user's text: prompt = prefix + question + suffix, and the
+        answer follows the suffix. Without the image the placeholder is DROPPED, not left in the
+        text (a placeholder without pixel values is silently embedded as an ordinary word)."""
+
     def build_prompt(self, question: str, with_image: bool) -> str:
-        """The full prompt; without the image the placeholder is DROPPED, not left in the text
-        (a placeholder without pixel values is silently embedded as an ordinary word)."""
+        prefix, suffix = self.prompt_parts(with_image)
+        return f"{prefix}{question}{suffix}"
 
     @abstractmethod
     def vision_tower(self, model: Any) -> torch.nn.Module: ...

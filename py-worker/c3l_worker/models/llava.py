@@ -14,11 +14,9 @@ class LlavaFamily(ModelFamily):
     model_types = ("llava",)
     image_placeholder = "<image>"
 
-    def build_prompt(self, question: str, with_image: bool) -> str:
-        # The llava-hf prompt format.
-        if with_image:
-            return f"USER: {self.image_placeholder}\n{question} ASSISTANT:"
-        return f"USER: {question} ASSISTANT:"
+    def prompt_parts(self, with_image: bool) -> tuple[str, str]:
+        # The llava-hf prompt format: "USER: <image>\n{question} ASSISTANT:".
+        return (f"USER: {self.image_placeholder}\n" if with_image else "USER: ", " ASSISTANT:")
 
     def vision_tower(self, model: Any) -> torch.nn.Module:
         return model.model.vision_tower  # transformers 5 layout

@@ -44,7 +44,7 @@ def decode_frame(frame: bytes, direction: Direction, max_frame_bytes: int | None
     problems = validate_fields(content, fields, "content")
     if problems:
         raise ProtocolError("invalid_content", f"{msg_type} {direction}: " + "; ".join(problems), msg_id, msg_type)
-    return message
+    return {**message, "content": content}  # a missing content reads as {}
 
 
 def _unpack(frame: bytes) -> Any:
@@ -54,10 +54,12 @@ def _unpack(frame: bytes) -> Any:
         raise ProtocolError("trailing_bytes", f"{len(exc.extra)} bytes follow the message") from None
     except msgpack.FormatError as exc:
         raise ProtocolError("invalid_msgpack", f"not msgpack: {exc or 'reserved type byte'}") from None
+    except msgpack.StackError:
+        raise ProtocolError("invalid_msgpack", "not msgpack: nested too deeply") from None
     except ValueError as exc:
         if "incomplete" in str(exc):
             raise ProtocolError("truncated_frame", f"frame of {len(frame)} bytes ends inside a msgpack value") from None
-        raise ProtocolError("invalid_msgpack", f"not msgpack: {exc}") from None
+        raise ProtocolError("invalid_msgpack", f"not msgpack: {exc or type(exc).__name__}") from None
 
 
 def _header(message: Any, direction: Direction) -> dict:
