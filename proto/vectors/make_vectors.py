@@ -55,6 +55,21 @@ VALID = [
         "u8_empty": tensor("uint8", [0, 4], "B", []),
         "scalar": tensor("int32", [], "i", [7]),
     }})),
+    ("score_request_with_options", "request", req("score", {
+        "model_id": "generator", "estimator": "logratio", "withhold": "drop", "span": "qa", "batch_size": 8,
+        "items": [{"id": "img7#2", "image_path": "/data/img7.png", "question": "what colour is the star ?", "answer": "red ."}]})),
+    ("score_reply_with_an_item_error", "reply", rep("score", {"seconds": 0.5, "results": [
+        {"id": "a", "logp_with_image": -1.25, "logp_without_image": -2.5, "i2c": 0.75, "num_tokens": 4, "error": None},
+        {"id": "b", "logp_with_image": None, "logp_without_image": None, "i2c": None, "num_tokens": 0,
+         "error": {"code": "image_missing", "message": "item b: image file /data/b.png does not exist"}}]})),
+    ("generate_reply", "reply", rep("generate", {"seconds": 1.5, "results": [
+        {"id": "img1", "text": "q: is there a star ? a: yes .", "num_tokens": 9, "finish_reason": "eos",
+         "qa_pairs": [{"question": "is there a star ?", "answer": "yes ."}], "parse_error": None, "error": None}]})),
+    ("train_step_request", "request", req("train_step", {"model_id": "generator", "batch": [
+        {"id": "img3", "image_path": "/data/img3.png", "context": "write questions about the image .",
+         "positive": "q: how many stars ? a: 2 .", "negatives": ["q: is there a cat ? a: yes ."]}]})),
+    ("setup_training_with_null_lora", "request", req("setup_training", {
+        "model_id": "generator", "lr": 1e-4, "total_steps": 200, "form": "infonce_hidden", "tau": 0.1, "lambda_cl": 0.1, "lora": None})),
     ("load_model_reply", "reply", rep("load_model", {
         "model_id": "generator", "family": "llava", "model_dir": "/models/tiny", "num_parameters": 1400000,
         "device": "cpu", "dtype": "float32", "vocab_size": 64, "load_seconds": 0.25})),
@@ -99,6 +114,13 @@ INVALID = [
      msgpack.packb(req("echo", {"tensors": {"t": {"dtype": "float32", "shape": [3], "data": b"\x00" * 8}}})), "invalid_content", {}),
     ("tensor_unknown_dtype", "request",
      msgpack.packb(req("echo", {"tensors": {"t": {"dtype": "complex64", "shape": [1], "data": b"\x00" * 8}}})), "invalid_content", {}),
+    ("score_estimator_outside_enum", "request",
+     msgpack.packb(req("score", {"model_id": "g", "estimator": "entropy", "items": []})), "invalid_content", {}),
+    ("score_item_without_answer", "request",
+     msgpack.packb(req("score", {"model_id": "g", "items": [{"id": "a", "image_path": "/x.png", "question": "q"}]})), "invalid_content", {}),
+    ("train_step_negatives_not_a_list", "request",
+     msgpack.packb(req("train_step", {"model_id": "g", "batch": [
+         {"id": "a", "image_path": "/x.png", "context": "c", "positive": "p", "negatives": "n"}]})), "invalid_content", {}),
     ("int_field_beyond_2_53", "reply", msgpack.packb(rep("unload_model", {"model_id": 2**60, "unloaded": True})), "invalid_content", {}),
     ("reply_without_status", "reply",
      msgpack.packb({"header": {"msg_id": "w-1", "type": "shutdown", "version": "1.0", "reply_to": "o-1"}, "content": {}}), "not_a_message", {}),

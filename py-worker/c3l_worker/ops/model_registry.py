@@ -10,7 +10,8 @@ def load_model(content: dict, state) -> dict:
     from ..models import load_model as load  # lazy: transformers is imported on first load
 
     started = time.perf_counter()
-    state.models.pop(content["model_id"], None)  # free the old weights before loading new ones
+    state.models.pop(content["model_id"], None)  # free the old weights (and any trainer on them) first
+    state.trainers.pop(content["model_id"], None)
     gc.collect()
     loaded = load(content["model_dir"], device=content.get("device", "cpu"), dtype=content.get("dtype", "float32"))
     state.models[content["model_id"]] = loaded
@@ -29,5 +30,6 @@ def load_model(content: dict, state) -> dict:
 @op("unload_model")
 def unload_model(content: dict, state) -> dict:
     unloaded = state.models.pop(content["model_id"], None) is not None
+    state.trainers.pop(content["model_id"], None)
     gc.collect()
     return {"model_id": content["model_id"], "unloaded": unloaded}

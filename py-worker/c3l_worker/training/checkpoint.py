@@ -1,0 +1,228 @@
+"""Training checkpoints: DIR/step-NNNNNNNN/, written under a temporary name and renamed.
+
+A checkpoint holds only safetensors and JSON, so loading never unpickles anything:
+  model.safetensors            the trained parameters of the model by name (with LoRA: the adapters
+                               only; in full fine-tuning everything but the frozen vision tower)
+  projection_head.safetensors  the projection head, when there is one
+  optimizer.safetensors        AdamW's per-parameter tensors (param groups are in the JSON)
+  grads.safetensors            gradients of a half-accumulated optimizer step, when there are any
+  rng.safetensors              torch CPU / CUDA generator states and numpy's key array
+  checkpoint.json              written last: settings, counters, data_position, scheduler, RNG rest,
+                               the base model it was trained from. No checkpoint.json, no checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .settings import TrainSettings
+from .trainer import HEAD_PREFIX, WEIGHTS_CHANGED, Trainer, setup_trainer
+
+FORMAT = 1
+MARKER = "checkpoint.json"
+STEP_DIR = re.compile(r"^step-(\d{8})$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be restored here (incomplete, other base model, other format)."""
+
+
+def _config_sha256(model_dir: Path) -> str:
+    return hashlib.sha256((Path(model_dir) / "config.json").read_bytes()).hexdigest()
+
+
+def _tensors(named) -> dict[str, torch.Tensor]:
+    return {name: t.detach().to("cpu").contiguous().clone() for name, t in named}
+
+
+# ---------------------------------------------------------------- save
+
+def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_position=None) -> Path:
+    """Writes DIR/step-%08d/ for the trainer's current step and returns its path."""
+    try:
+        json.dumps(data_position, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"data_position must be JSON-serializable (it is stored in {MARKER}): {exc}") from None
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{trainer.step:08d}"
+    final, tmp = root / name, root / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write(trainer, tmp, data_position)
+        _replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _write(trainer: Trainer, out: Path, data_position) -> None:
+    params = trainer.trainable()
+    model_params = [(n, p) for n, p in params if not n.startswith(HEAD_PREFIX)]
+    save_file(_tensors(model_params), out / "model.safetensors")
+    if trainer.head is not None:
+        save_file(_tensors(trainer.head.named_parameters()), out / "projection_head.safetensors")
+    optimizer = trainer.optimizer.state_dict()
+    save_file({f"{index}.{key}": value for index, state in optimizer["state"].items()
+               for key, value in _tensors(state.items()).items()}, out / "optimizer.safetensors")
+    pending = [(n, p.grad) for n, p in params if p.grad is not None]
+    if pending:
+        save_file(_tensors(pending), out / "grads.safetensors")
+    rng = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"torch_cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    numpy_state = np.random.get_state()
+    rng["numpy_keys"] = torch.from_numpy(numpy_state[1].astype(np.int64))
+    save_file(rng, out / "rng.safetensors")
+    loaded = trainer.loaded
+    meta = {
+        "format": FORMAT,
+        "step": trainer.step,
+        "micro_step": trainer.micro_step,
+        "data_position": data_position,
+        "settings": trainer.settings.to_json(),
+        "base_model": {"dir": str(Path(loaded.model_dir).resolve()), "config_sha256": _config_sha256(loaded.model_dir),
+                       "dtype": loaded.dtype},
+        "parameters": [n for n, _ in params],
+        "optimizer_param_groups": optimizer["param_groups"],
+        "scheduler": trainer.scheduler.state_dict(),
+        "rng": {"python": random.getstate(), "numpy": [numpy_state[0], *map(_plain, numpy_state[2:])]},
+    }
+    _write_json(out / MARKER, meta)  # last: its presence means the folder is complete
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _write_json(path: Path, value) -> None:
+    with open(path, "w") as f:
+        json.dump(value, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    """Renames tmp to final; an existing final (the same step saved again) is replaced."""
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, final)
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
+    """The complete step-NNNNNNNN folder with the highest step; temporary folders never count."""
+    root = Path(directory)
+    if not root.is_dir():
+        return None
+    done = [p for p in root.iterdir() if STEP_DIR.match(p.name) and (p / MARKER).is_file()]
+    return max(done, key=lambda p: p.name, default=None)
+
+
+# ---------------------------------------------------------------- load
+
+def read_checkpoint_meta(path: str | os.PathLike) -> dict:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint {folder} does not exist or is not a directory")
+    if not STEP_DIR.match(folder.name):
+        raise CheckpointError(f"{folder} is not a checkpoint folder (expected a name like step-00000012; "
+                              f"a .step-*.tmp-* folder is an unfinished save)")
+    if not (folder / MARKER).is_file():
+        raise CheckpointError(f"checkpoint {folder} is incomplete: it has no {MARKER} (the save was interrupted)")
+    meta = json.loads((folder / MARKER).read_text())
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {folder} has format {meta.get('format')!r}; this worker reads format {FORMAT}")
+    return meta
+
+
+def _check_base(meta: dict, loaded, model_id: str, folder: Path) -> None:
+    base = meta["base_model"]
+    here = str(Path(loaded.model_dir).resolve())
+    if base["dir"] != here or base["config_sha256"] != _config_sha256(loaded.model_dir):
+        what = "folder" if base["dir"] != here else "config.json (the folder's model changed since)"
+        raise CheckpointError(f"checkpoint {folder} was trained from base model {base['dir']}, but model "
+                              f"{model_id!r} is loaded from {here} (different {what}); load_model that base first")
+    if base["dtype"] != loaded.dtype:
+        raise CheckpointError(f"checkpoint {folder} was trained in {base['dtype']}, but model {model_id!r} is "
+                              f"loaded in {loaded.dtype}; load it with dtype {base['dtype']}")
+
+
+def load_checkpoint(state, model_id: str, path: str | os.PathLike) -> tuple[Trainer, dict]:
+    """Re-runs setup from the saved settings and restores weights, optimizer, scheduler, gradients,
+    RNG and counters. Returns the trainer and the checkpoint's metadata (data_position inside)."""
+    folder = Path(path)
+    meta = read_checkpoint_meta(folder)
+    loaded = state.model(model_id)
+    _check_base(meta, loaded, model_id, folder)
+    settings = TrainSettings.from_request(meta["settings"])
+    if settings.lora is not None and loaded.cache.get(WEIGHTS_CHANGED):
+        raise CheckpointError(f"checkpoint {folder} holds LoRA adapters for the untouched base weights, but model "
+                              f"{model_id!r} was trained since it was loaded; load_model it again first")
+    trainer = setup_trainer(state, model_id, settings, keep_adapters=False)
+    try:
+        _restore(trainer, folder, meta)
+    except Exception:
+        state.trainers.pop(model_id, None)  # no half-restored trainer stays behind
+        trainer.release(keep_adapters=False)
+        if settings.lora is None:
+            loaded.cache[WEIGHTS_CHANGED] = True  # some weights may already be overwritten
+        raise
+    if settings.lora is None:
+        loaded.cache[WEIGHTS_CHANGED] = True  # the base weights are now trained ones
+    return trainer, meta
+
+
+def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
+    named = dict(trainer.trainable())
+    if list(named) != meta["parameters"]:
+        missing, extra = set(meta["parameters"]) - set(named), set(named) - set(meta["parameters"])
+        raise CheckpointError(f"checkpoint {folder} does not fit the model's trainable parameters "
+                              f"(in the checkpoint only: {sorted(missing)[:5]}; in the model only: {sorted(extra)[:5]})")
+    with torch.no_grad():
+        weights = load_file(folder / "model.safetensors")
+        if trainer.head is not None:
+            weights.update({HEAD_PREFIX + n: t for n, t in load_file(folder / "projection_head.safetensors").items()})
+        for name, param in named.items():
+            param.copy_(weights[name])
+    trainer.optimizer.load_state_dict(_optimizer_state(folder, meta))
+    trainer.scheduler.load_state_dict(meta["scheduler"])
+    if (folder / "grads.safetensors").is_file():
+        for name, grad in load_file(folder / "grads.safetensors").items():
+            named[name].grad = grad.to(device=named[name].device, dtype=named[name].dtype)
+    trainer.step, trainer.micro_step = meta["step"], meta["micro_step"]
+    _restore_rng(folder, meta["rng"])
+
+
+def _optimizer_state(folder: Path, meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for key, value in load_file(folder / "optimizer.safetensors").items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in meta["optimizer_param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def _restore_rng(folder: Path, rng: dict) -> None:
+    tensors = load_file(folder / "rng.safetensors")
+    version, internal, gauss = rng["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, pos, has_gauss, cached = rng["numpy"]
+    np.random.set_state((kind, tensors["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(tensors["torch_cpu"])
+    cuda = [tensors[f"torch_cuda.{i}"] for i in range(len(tensors)) if f"torch_cuda.{i}" in tensors]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda[:torch.cuda.device_count()])

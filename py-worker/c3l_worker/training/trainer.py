@@ -1,0 +1,255 @@
+"""The Trainer kept in state.trainers[model_id]: freezing, LoRA, AdamW, schedule, accumulation.
+
+Memory: the `preference` form without LoRA keeps a frozen deep copy of the model as its reference
+(one more full copy of the weights, no gradients or optimizer state); with LoRA the reference is the
+same model with its adapters disabled, at no extra memory.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from ..models import LoadedModel
+from . import losses
+from .batch import build_rows, forward_rows, pool_example
+from .settings import LoraSettings, TrainSettings
+
+log = logging.getLogger("c3l_worker.training")
+# Set in LoadedModel.cache once training changed the base weights (full fine-tune steps, merged
+# adapters): a LoRA checkpoint only restores onto the untouched base weights.
+WEIGHTS_CHANGED = "training_changed_base_weights"
+HEAD_PREFIX = "projection_head."
+
+
+class NoTrainerError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # seeds every CUDA device too
+
+
+def schedule_factor(settings: TrainSettings):
+    """lr multiplier for the optimizer step that follows `done` completed steps."""
+    warmup, total = settings.warmup_steps, settings.total_steps
+
+    def factor(done: int) -> float:
+        if done < warmup:
+            return (done + 1) / (warmup + 1)  # the first step already learns (HF's warmup starts at 0)
+        progress = min(1.0, (done - warmup) / max(1, total - warmup))
+        if settings.schedule == "linear":
+            return 1.0 - progress
+        if settings.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 1.0
+    return factor
+
+
+def lora_target_names(loaded: LoadedModel, suffixes: tuple[str, ...]) -> list[str]:
+    """Full names of the language model's modules ending in one of `suffixes` (vision tower and
+    projector excluded: CLIP names its attention projections q_proj/k_proj/v_proj too)."""
+    model = loaded.model
+    excluded = {id(m) for part in (loaded.family.vision_tower(model), loaded.family.projector(model))
+                for m in part.modules()}
+    names = [name for name, module in model.named_modules()
+             if id(module) not in excluded and name.split(".")[-1] in suffixes
+             and isinstance(module, torch.nn.Linear)]
+    if not names:
+        raise ValueError(f"lora.target_modules {list(suffixes)} match no linear module of the language model")
+    return names
+
+
+def _wrap_lora(loaded: LoadedModel, lora: LoraSettings):
+    """Injects adapters into loaded.model in place (other ops keep using it) and returns the PeftModel."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                        target_modules=lora_target_names(loaded, lora.target_modules))
+    with warnings.catch_warnings():  # peft calls a transformers method deprecated in 5.x
+        warnings.simplefilter("ignore", FutureWarning)
+        peft_model = get_peft_model(loaded.model, config)  # freezes everything but the adapters
+    assert peft_model.base_model.model is loaded.model
+    return peft_model
+
+
+class Trainer:
+    def __init__(self, loaded: LoadedModel, settings: TrainSettings):
+        self.loaded = loaded
+        self.settings = settings
+        self.step = 0  # optimizer steps taken
+        self.micro_step = 0  # micro-batches trained
+        seed_everything(settings.seed)
+        model = loaded.model
+        model.requires_grad_(False)
+        self.peft_model = _wrap_lora(loaded, settings.lora) if settings.lora else None
+        if self.peft_model is None:
+            model.requires_grad_(True)
+            loaded.family.vision_tower(model).requires_grad_(False)
+        self.head = self._make_head() if settings.projection_head else None
+        self.reference = self._make_reference() if settings.form == "preference" else None
+        decay, no_decay = [], []
+        for _, param in self.trainable():
+            (decay if param.ndim >= 2 else no_decay).append(param)
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=settings.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule_factor(settings))
+
+    def _make_head(self) -> torch.nn.Linear:
+        dim = self.loaded.model.get_input_embeddings().embedding_dim
+        return torch.nn.Linear(dim, dim).to(device=self.loaded.model.device, dtype=self.loaded.model.dtype)
+
+    def _make_reference(self):
+        if self.peft_model is not None:
+            return None  # the same model with adapters disabled
+        reference = copy.deepcopy(self.loaded.model).eval()
+        reference.requires_grad_(False)
+        return reference
+
+    def trainable(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """Every trained parameter by name, in a fixed order that checkpoints rely on (head names prefixed)."""
+        params = [(n, p) for n, p in self.loaded.model.named_parameters() if p.requires_grad]
+        if self.head is not None:
+            params += [(HEAD_PREFIX + n, p) for n, p in self.head.named_parameters()]
+        return params
+
+    def counts(self) -> tuple[int, int]:
+        """(trainable, frozen) parameter counts of the model and head (the reference copy not counted)."""
+        trainable = sum(p.numel() for _, p in self.trainable())
+        total = sum(p.numel() for p in self.loaded.model.parameters())
+        head = sum(p.numel() for p in self.head.parameters()) if self.head is not None else 0
+        return trainable, total + head - trainable
+
+    def release(self, *, keep_adapters: bool) -> None:
+        """Before another setup on the same model: merge the adapters into the weights (keeping what
+        was learned) or drop them (a checkpoint is about to replace them); free the reference."""
+        if self.peft_model is not None:
+            if keep_adapters:
+                self.peft_model.merge_and_unload()
+                if self.step:
+                    self.loaded.cache[WEIGHTS_CHANGED] = True
+            else:
+                self.peft_model.unload()
+            self.peft_model = None
+        self.reference = None
+        self.loaded.model.requires_grad_(False)
+
+    def train_step(self, batch: list[dict]) -> dict:
+        started = time.perf_counter()
+        form = self.settings.form
+        rows = build_rows(self.loaded, batch, negatives=form != "none", in_batch=self.settings.in_batch_negatives)
+        if not rows.examples:
+            raise ValueError(f"every example of the batch failed ({len(batch)}): "
+                             + "; ".join(e["message"] for e in rows.errors))
+        model = self.loaded.model
+        lr = self.optimizer.param_groups[0]["lr"]
+        model.train()
+        self.loaded.family.vision_tower(model).eval()  # frozen: no dropout noise in its features
+        try:
+            loss_lm, loss_cl = self._losses(rows)
+            loss = loss_lm + self.settings.lambda_cl * loss_cl
+            if not torch.isfinite(loss):  # refuse before it reaches the weights
+                raise FloatingPointError(f"non-finite loss (L_LM {loss_lm.item()}, L_CL {loss_cl.item()}) on examples "
+                                         + ", ".join(ex.example_id for ex in rows.examples))
+            (loss / self.settings.grad_accum_steps).backward()  # summed micro-batch grads = their mean
+        finally:
+            model.eval()
+        self.micro_step += 1
+        grad_norm = None
+        stepped = self.micro_step % self.settings.grad_accum_steps == 0
+        if stepped:
+            grad_norm = self._optimizer_step()
+        return {
+            "step": self.step, "micro_step": self.micro_step, "loss": loss.item(), "loss_lm": loss_lm.item(),
+            "loss_cl": loss_cl.item(), "lr": lr, "grad_norm": grad_norm, "optimizer_stepped": stepped,
+            "errors": rows.errors, "seconds": time.perf_counter() - started,
+        }
+
+    def _optimizer_step(self) -> float:
+        params = [p for _, p in self.trainable()]
+        grads = [p.grad for p in params if p.grad is not None]
+        if self.settings.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(params, self.settings.grad_clip)
+        else:
+            norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        if self.peft_model is None:
+            self.loaded.cache[WEIGHTS_CHANGED] = True
+        return float(norm)
+
+    def _losses(self, rows) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L_LM, L_CL), each averaged over examples; L_CL over the examples that have negatives
+        (the others train on L_LM alone; L_CL is 0 when none has any)."""
+        form, tau = self.settings.form, self.settings.tau
+        fwd = forward_rows(self.loaded.model, self.loaded, rows.sequences, hidden=form == "infonce_hidden")
+        lm = torch.stack([losses.lm_loss(fwd.token_logprobs[ex.rows[0]]) for ex in rows.examples]).mean()
+        contrastive = [ex for ex in rows.examples if ex.has_negatives] if form != "none" else []
+        if not contrastive:
+            if form != "none":
+                log.info("no example in this micro-batch has negatives: L_LM only")
+            return lm, torch.zeros((), device=lm.device)
+        if form == "infonce_hidden":
+            terms = [self._infonce_hidden(fwd.hidden, rows.sequences, ex.rows) for ex in contrastive]
+        elif form == "infonce_loglik":
+            terms = [losses.infonce_loglik(torch.stack([fwd.token_logprobs[r].mean() for r in ex.rows]), tau)
+                     for ex in contrastive]
+        else:
+            reference = self._reference_logprobs([s for ex in contrastive for s in (rows.sequences[r] for r in ex.rows)])
+            terms, at = [], 0
+            for ex in contrastive:
+                policy = torch.stack([fwd.token_logprobs[r].sum() for r in ex.rows])
+                terms.append(losses.preference(policy, reference[at:at + len(ex.rows)], self.settings.beta))
+                at += len(ex.rows)
+        return lm, torch.stack(terms).mean()
+
+    def _infonce_hidden(self, hidden: torch.Tensor, sequences, rows: list[int]) -> torch.Tensor:
+        anchor, candidates = pool_example(hidden, sequences, rows)
+        if self.head is not None:
+            anchor, candidates = self._project(anchor), self._project(candidates)
+        return losses.infonce_hidden(anchor, candidates, self.settings.tau)
+
+    def _project(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.head(pooled.to(self.head.weight.dtype)).float()
+
+    @torch.no_grad()
+    def _reference_logprobs(self, sequences) -> torch.Tensor:
+        """Summed candidate log-probs under the frozen reference, one per sequence."""
+        if self.peft_model is not None:
+            with self.peft_model.disable_adapter():
+                fwd = forward_rows(self.loaded.model, self.loaded, sequences, hidden=False)
+        else:
+            fwd = forward_rows(self.reference, self.loaded, sequences, hidden=False)
+        return torch.stack([lp.sum() for lp in fwd.token_logprobs])
+
+
+def setup_trainer(state, model_id: str, settings: TrainSettings, *, keep_adapters: bool = True) -> Trainer:
+    """A new Trainer for the model, replacing any earlier one (see Trainer.release)."""
+    loaded = state.model(model_id)
+    previous = state.trainers.pop(model_id, None)
+    if previous is not None and previous.loaded is loaded:
+        previous.release(keep_adapters=keep_adapters)
+    trainer = Trainer(loaded, settings)
+    state.trainers[model_id] = trainer
+    return trainer
+
+
+def trainer_for(state, model_id: str) -> Trainer:
+    loaded = state.model(model_id)
+    trainer = state.trainers.get(model_id)
+    if trainer is None or trainer.loaded is not loaded:  # a reloaded model drops its old trainer
+        state.trainers.pop(model_id, None)
+        raise NoTrainerError(f"model {model_id!r} has no trainer; send setup_training first")
+    return trainer
