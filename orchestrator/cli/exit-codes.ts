@@ -4,4 +4,5 @@ export const EXIT = {
   failure: 1, // anything not listed below
   usage: 2, // bad command line or config
   worker: 3, // the worker failed: died, hung, refused, or replied with an error
+  input: 4, // the run's inputs are unusable (no images, no model config); nothing was started
 } as const;

@@ -1,8 +1,14 @@
 // The CLI lists commands and imports each lazily; every error reaches the user once, from here.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { ConfigError } from "../config/errors.js";
+import { InputError } from "../pipeline/errors.js";
+import { RunArgumentError } from "../runs/errors.js";
 import { WorkerError } from "../worker/errors.js";
 import { EXIT } from "./exit-codes.js";
+
+/** yargs rejected the command line; fail() has already told the user. */
+class UsageReported extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -30,12 +36,93 @@ async function main(argv: string[]): Promise<number> {
         code = await hello({ threads: args.threads });
       },
     )
+    .command(
+      "run <config> [overrides..]",
+      "Run the C3L pipeline from a config: generate → score → select → contrast (× rounds) → regenerate → rescore → filter",
+      (y) => y
+        .positional("config", { type: "string", demandOption: true, describe: "the YAML config file" })
+        .positional("overrides", { type: "string", array: true, default: [] as string[], describe: "a.b=VALUE sets, +a.b=VALUE adds, ~a.b removes a key" })
+        .option("name", { type: "string", describe: "a label appended to the run id" })
+        .option("sweep", { type: "string", array: true, default: [] as string[], describe: "KEY=V1,V2 …: one run per combination" })
+        .example("$0 run configs/smoke.yaml", "the whole pipeline on the built-in smoke images (about a minute on CPU)")
+        .example("$0 run configs/smoke.yaml --sweep scoring.estimator=kl,logratio --name est", "two runs, one per estimator"),
+      async (args) => {
+        const { run } = await import("./run.js");
+        code = await run({ config: args.config, overrides: args.overrides, name: args.name ?? null, sweep: args.sweep });
+      },
+    )
+    .command(
+      "resume <run>",
+      "Continue a stopped or crashed run where it stopped; refuses when its config or inputs changed (naming what) unless --force",
+      (y) => y
+        .positional("run", { type: "string", demandOption: true, describe: "a run id, unique id prefix, name or path" })
+        .option("force", { type: "boolean", default: false, describe: "resume despite changed inputs or config (the run keeps its own config)" })
+        .option("runs-dir", { type: "string", default: "runs", describe: "the folder holding run folders" })
+        .example("$0 resume 20261128-101500-a1b2c3", "continue a run that was killed"),
+      async (args) => {
+        const { resume } = await import("./resume.js");
+        code = await resume({ run: args.run, runsDir: args["runs-dir"], force: args.force });
+      },
+    )
+    .command(
+      "validate <config> [overrides..]",
+      "Check a config file (with dotted overrides): every problem at once, each as dot.path: expected …, got …; exit 2 if any",
+      (y) => y
+        .positional("config", { type: "string", demandOption: true, describe: "the YAML config file" })
+        .positional("overrides", { type: "string", array: true, default: [] as string[], describe: "a.b=VALUE sets, +a.b=VALUE adds, ~a.b removes a key" })
+        .example("$0 validate configs/smoke.yaml generation.k=3", "check the smoke config with one override"),
+      async (args) => {
+        const { validate } = await import("./validate.js");
+        code = await validate({ config: args.config, overrides: args.overrides });
+      },
+    )
+    .command(
+      "config <config> [overrides..]",
+      "Print the resolved config (defaults filled, overrides applied, paths absolute) as YAML or JSON",
+      (y) => y
+        .positional("config", { type: "string", demandOption: true, describe: "the YAML config file" })
+        .positional("overrides", { type: "string", array: true, default: [] as string[], describe: "a.b=VALUE sets, +a.b=VALUE adds, ~a.b removes a key" })
+        .option("format", { choices: ["yaml", "json"] as const, default: "yaml" as const })
+        .example("$0 config configs/smoke.yaml contrast.epochs=1 --format json", "what a run with one epoch would use"),
+      async (args) => {
+        const { config } = await import("./config.js");
+        code = await config({ config: args.config, overrides: args.overrides, format: args.format });
+      },
+    )
+    .command(
+      "runs",
+      "List runs, newest first: id, name, status, stage, progress, final size, mean I2C of the last scoring stage, created",
+      (y) => y
+        .option("runs-dir", { type: "string", default: "runs", describe: "the folder holding run folders" })
+        .option("filter", { type: "string", array: true, default: [] as string[], describe: "KEY=VALUE, KEY!=VALUE, KEY~TEXT (contains), KEY<N, KEY>=N …, all must hold; KEY: id, name, status, stage, final_size, i2c_mean, config.<dotted>, summary.<dotted>" })
+        .option("format", { choices: ["table", "json"] as const, default: "table" as const })
+        .example("$0 runs --filter status=done --filter config.scoring.estimator=kl", "finished runs that scored with the KL estimator"),
+      async (args) => {
+        const { runs } = await import("./runs.js");
+        code = await runs({ runsDir: args["runs-dir"], filters: args.filter, format: args.format });
+      },
+    )
+    .command(
+      "compare <runs..>",
+      "Compare runs, one row each: changed config values, counts per stage, I2C summary, final size, metrics, seconds per stage, with changes against a baseline",
+      (y) => y
+        .positional("runs", { type: "string", array: true, describe: "run ids, unique id prefixes, names or paths" })
+        .option("baseline", { type: "string", describe: "the run changes are measured against (default: the first)" })
+        .option("only-changed", { type: "boolean", default: false, describe: "also drop result columns that are equal in every run" })
+        .option("format", { choices: ["table", "md", "csv", "json"] as const, default: "table" as const })
+        .option("runs-dir", { type: "string", default: "runs", describe: "the folder holding run folders" })
+        .example("$0 compare 20250101-120000-a1b2c3 tau05 --only-changed --format md", "what a tau change did, as a Markdown table"),
+      async (args) => {
+        const { compare } = await import("./compare.js");
+        code = await compare({ runs: args.runs ?? [], runsDir: args["runs-dir"], baseline: args.baseline, onlyChanged: args["only-changed"], format: args.format });
+      },
+    )
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((message, err) => {
       if (err) throw err;
       process.stderr.write(`c3l: ${message}\n(run c3l --help for usage)\n`);
-      code = EXIT.usage;
+      throw new UsageReported(message); // without a throw, yargs still runs the command's handler (seen with a bad --format choice)
     })
     .help()
     .parseAsync();
@@ -45,7 +132,14 @@ async function main(argv: string[]): Promise<number> {
 main(hideBin(process.argv)).then(
   (code) => { process.exitCode = code; },
   (err: Error) => {
+    if (err instanceof UsageReported) {
+      process.exitCode = EXIT.usage;
+      return;
+    }
     process.stderr.write(`c3l: ${err.message}\n`);
-    process.exitCode = err instanceof WorkerError ? EXIT.worker : EXIT.failure;
+    process.exitCode = err instanceof WorkerError ? EXIT.worker
+      : err instanceof RunArgumentError || err instanceof ConfigError ? EXIT.usage
+      : err instanceof InputError ? EXIT.input
+      : EXIT.failure;
   },
 );

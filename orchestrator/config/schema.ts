@@ -1,0 +1,283 @@
+// The ONE config schema: every key with its type, default, constraints and meaning. Defaults,
+// validation, `c3l config`, configs/default.yaml and docs/CONFIG.md are all derived from it.
+
+interface Documented {
+  /** What the key means, for docs/CONFIG.md and configs/default.yaml (one or two sentences). */
+  doc: string;
+}
+export interface IntField extends Documented {
+  type: "int";
+  default: number | null;
+  nullable?: true;
+  min?: number;
+  max?: number;
+}
+export interface FloatField extends Documented {
+  type: "float";
+  default: number | null;
+  nullable?: true;
+  min?: number;
+  max?: number;
+  /** min itself is not allowed */
+  exclusiveMin?: true;
+  /** max itself is not allowed */
+  exclusiveMax?: true;
+}
+export interface BoolField extends Documented {
+  type: "bool";
+  default: boolean;
+}
+export interface EnumField extends Documented {
+  type: "enum";
+  values: readonly string[];
+  default: string;
+}
+/** How a relative path is resolved by normalize.ts. */
+export type PathBase = "config_dir" | "data_root" | "cwd";
+export interface StringField extends Documented {
+  type: "string";
+  default: string | null;
+  nullable?: true;
+  /** The value must match; `patternDoc` says how in words. */
+  pattern?: RegExp;
+  patternDoc?: string;
+  /** A file-system path, resolved against this base when relative. */
+  path?: PathBase;
+  /** Names accepted as `builtin:NAME` instead of a path (assets c3l builds and caches itself). */
+  builtins?: readonly string[];
+}
+export interface ListField extends Documented {
+  type: "list";
+  /** Every item is a non-empty string. */
+  items: "string";
+  default: readonly string[] | null;
+  nullable?: true;
+  minItems?: number;
+}
+export interface SectionField extends Documented {
+  type: "section";
+  fields: Fields;
+  /** The section may be null, and is null by default (e.g. contrast.lora: no LoRA). */
+  nullable?: true;
+  /**
+   * Groups of keys of which exactly one must be non-null. Giving one of them a non-null value in
+   * the file or an override makes the others default to null, so `contrast.epochs=2` alone works.
+   */
+  exactlyOne?: readonly (readonly string[])[];
+}
+export type Field = IntField | FloatField | BoolField | EnumField | StringField | ListField | SectionField;
+export type Fields = { readonly [key: string]: Field };
+
+export const BUILTIN_PREFIX = "builtin:";
+
+export const DEFAULT_PROMPTS = [
+  "Look at the image and write {k} different questions about what it shows, each followed by its answer. Use the form Q1: ... A1: ... Q2: ... A2: ...",
+  "Write {k} question-answer pairs about this image. Ask about objects, colours, positions and counts that are visible in it. Format: Q: ... A: ...",
+  "Describe this image through {k} questions and their answers, one pair per line, as Q: ... A: ...",
+] as const;
+
+export const SCHEMA = {
+  seed: { type: "int", default: 0, min: 0, max: 4294967295, doc: "Seed for every random choice: prompt choice, sampling, data order, training." },
+  rounds: { type: "int", default: 1, min: 1, doc: "How many times generate → score → select → contrast runs before the final regenerate → rescore → filter." },
+  data: {
+    type: "section",
+    doc: "The images. Either a folder of images or a JSONL manifest, both under a data root that every image path must stay inside.",
+    fields: {
+      root: {
+        type: "string", default: "builtin:smoke", path: "config_dir", builtins: ["smoke"],
+        doc: "Data root folder (relative to the config file), or builtin:NAME for a data set c3l builds and caches itself. Every image path must resolve inside it.",
+      },
+      images: {
+        type: "string", default: null, nullable: true, path: "data_root",
+        doc: "A folder under data.root holding the images (relative to data.root); an image's id is its path relative to this folder, without the extension. Exactly one of images/manifest unless data.root is builtin.",
+      },
+      manifest: {
+        type: "string", default: null, nullable: true, path: "data_root",
+        doc: "A JSONL file (relative to data.root) of {\"id\", \"image\"} lines, each image path relative to data.root. Exactly one of images/manifest unless data.root is builtin.",
+      },
+      limit: { type: "int", default: null, nullable: true, min: 1, doc: "Use only the first N images (sorted by id); null: all." },
+    },
+  },
+  generator: {
+    type: "section",
+    doc: "The vision-language model that writes the data and is trained by the contrast stage.",
+    fields: {
+      model_dir: {
+        type: "string", default: "builtin:smoke-llava", path: "config_dir", builtins: ["smoke-llava"],
+        doc: "A LOCAL transformers checkpoint folder (relative to the config file; never a hub id), or builtin:NAME for a model c3l builds and caches itself.",
+      },
+      dtype: { type: "enum", values: ["float32", "bfloat16", "float16"], default: "float32", doc: "Weights and compute dtype." },
+      device: {
+        type: "string", default: "cpu", pattern: /^(cpu|cuda|cuda:\d+)$/, patternDoc: "cpu, cuda or cuda:N",
+        doc: "Torch device of the worker.",
+      },
+    },
+  },
+  generation: {
+    type: "section",
+    doc: "How the generator is asked for question/answer pairs.",
+    fields: {
+      prompts: {
+        type: "list", items: "string", default: DEFAULT_PROMPTS, minItems: 1,
+        doc: "Pool of prompt templates; one is chosen per image (seeded). {k} is replaced by generation.k.",
+      },
+      k: { type: "int", default: 5, min: 1, doc: "Question/answer pairs asked for per image." },
+      max_new_tokens: { type: "int", default: 96, min: 1, doc: "Token limit per generation; a pair cut off by it is dropped and counted." },
+      do_sample: { type: "bool", default: true, doc: "Sample (seeded) instead of greedy decoding." },
+      temperature: { type: "float", default: 1.0, min: 0, exclusiveMin: true, doc: "Sampling temperature (with do_sample)." },
+      top_p: { type: "float", default: 1.0, min: 0, max: 1, exclusiveMin: true, doc: "Nucleus sampling mass (with do_sample); 1: off." },
+      stop: { type: "list", items: "string", default: [], doc: "Stop strings: a generation ends before the first one." },
+      batch_size: { type: "int", default: 8, min: 1, doc: "Images per generate request." },
+    },
+  },
+  scoring: {
+    type: "section",
+    doc: "The content relevance module: S(A|V), S(A) and S(I2C) for every pair.",
+    fields: {
+      estimator: { type: "enum", values: ["kl", "logratio"], default: "kl", doc: "kl: mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t)." },
+      withhold: { type: "enum", values: ["drop", "blank", "mask"], default: "drop", doc: "How the image is withheld for S(A): drop the image tokens, a blank mean-colour image, or image tokens masked out of attention." },
+      span: { type: "enum", values: ["answer", "qa"], default: "answer", doc: "Tokens scored: the answer, or question and answer." },
+      batch_size: { type: "int", default: 8, min: 1, doc: "Pairs per score request." },
+    },
+  },
+  selection: {
+    type: "section",
+    doc: "Pseudo-labels for the contrast stage: per image, the pair with the highest I2C is the positive.",
+    fields: {
+      neg_quantile: { type: "float", default: 0.5, min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, doc: "Negatives are an image's non-positive pairs whose I2C is below this quantile of all I2C values; images without one are skipped and counted." },
+      in_batch_negatives: { type: "bool", default: false, doc: "Other images' positives in the batch also serve as negatives." },
+    },
+  },
+  contrast: {
+    type: "section",
+    doc: "Fine-tuning the generator with L = L_LM + lambda_cl · L_CL. Exactly one of steps/epochs is non-null.",
+    exactlyOne: [["steps", "epochs"]],
+    fields: {
+      form: { type: "enum", values: ["infonce_hidden", "infonce_loglik", "preference", "none"], default: "infonce_hidden", doc: "The contrastive loss: InfoNCE over pooled hidden states, InfoNCE over sequence log-likelihoods, a DPO-style preference loss, or none (L_LM only)." },
+      tau: { type: "float", default: 0.1, min: 0, exclusiveMin: true, doc: "InfoNCE temperature τ." },
+      lambda_cl: { type: "float", default: 0.1, min: 0, doc: "Weight λ of the contrastive loss." },
+      beta: { type: "float", default: 0.1, min: 0, exclusiveMin: true, doc: "Preference strength β (form: preference)." },
+      projection_head: { type: "bool", default: false, doc: "A linear projection head on the pooled hidden states (infonce_hidden)." },
+      steps: { type: "int", default: 20, nullable: true, min: 1, doc: "Optimizer steps to train (or null and set epochs)." },
+      epochs: { type: "int", default: null, nullable: true, min: 1, doc: "Passes over the selected examples (or null and set steps)." },
+      batch_size: { type: "int", default: 4, min: 1, doc: "Examples per micro-batch." },
+      lr: { type: "float", default: 1.0e-4, min: 0, exclusiveMin: true, doc: "Peak learning rate (AdamW)." },
+      weight_decay: { type: "float", default: 0.0, min: 0, doc: "AdamW weight decay." },
+      schedule: { type: "enum", values: ["constant", "linear", "cosine"], default: "cosine", doc: "Learning-rate schedule after warm-up." },
+      warmup_steps: { type: "int", default: 0, min: 0, doc: "Linear warm-up steps; at most contrast.steps." },
+      grad_clip: { type: "float", default: 1.0, min: 0, doc: "Maximum gradient norm; 0 disables clipping." },
+      grad_accum_steps: { type: "int", default: 1, min: 1, doc: "Micro-batches per optimizer step." },
+      lora: {
+        type: "section", nullable: true,
+        doc: "LoRA adapters on the language model; null trains the projector and language model in full. Turn on with contrast.lora={r: 8} or +contrast.lora.r=8.",
+        fields: {
+          r: { type: "int", default: 8, min: 1, doc: "LoRA rank." },
+          alpha: { type: "float", default: 16.0, min: 0, exclusiveMin: true, doc: "LoRA scaling α." },
+          dropout: { type: "float", default: 0.05, min: 0, max: 1, exclusiveMax: true, doc: "Dropout on the LoRA path." },
+          target_modules: { type: "list", items: "string", default: null, nullable: true, minItems: 1, doc: "Module names to adapt; null: the language model's attention projections." },
+        },
+      },
+      checkpoint_every: { type: "int", default: 10, min: 1, doc: "Optimizer steps between checkpoints (a resumed run continues from the last one)." },
+    },
+  },
+  final: {
+    type: "section",
+    doc: "The final data set, filtered from the regenerated and rescored pairs.",
+    fields: {
+      budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the top ones by I2C)." },
+      per_image_cap: { type: "int", default: null, nullable: true, min: 1, doc: "At most this many pairs per image; null: no cap." },
+      dedup: { type: "bool", default: true, doc: "Drop exact duplicate (image, question, answer) pairs." },
+    },
+  },
+  worker: {
+    type: "section",
+    doc: "The Python worker process.",
+    fields: {
+      threads: { type: "int", default: 1, min: 1, doc: "Torch intra-op threads (more than one was measured 10–50× slower on 2 cores)." },
+      request_timeout_s: { type: "float", default: 600, min: 0, exclusiveMin: true, doc: "Seconds a request may take before the worker is presumed hung and restarted." },
+      start_timeout_s: { type: "float", default: 120, min: 0, exclusiveMin: true, doc: "Seconds the worker may take to start and answer its handshake." },
+      max_attempts: { type: "int", default: 3, min: 1, doc: "Tries per batch before its samples are recorded as failed and the run goes on." },
+    },
+  },
+  runs_dir: {
+    type: "string", default: "runs", path: "cwd",
+    doc: "Where run folders are created; relative to the current directory (not the config file).",
+  },
+} as const satisfies Fields;
+
+/** `builtin:NAME` values accepted per key, e.g. {"data.root": ["smoke"]}. */
+export const BUILTINS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  walkFields(SCHEMA).flatMap(([path, field]) => (field.type === "string" && field.builtins ? [[path, field.builtins]] : [])),
+);
+
+/** Every field with its dotted path, depth first in schema order (sections before their fields). */
+export function walkFields(fields: Fields, prefix = ""): [string, Field][] {
+  return Object.entries(fields).flatMap(([key, field]): [string, Field][] => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    return field.type === "section" ? [[path, field], ...walkFields(field.fields, path)] : [[path, field]];
+  });
+}
+
+export type Dtype = "float32" | "bfloat16" | "float16";
+export interface LoraConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  target_modules: string[] | null;
+}
+
+/** The resolved config: every key present, paths absolute (or builtin:NAME). Mirrors SCHEMA (checked below). */
+export interface C3lConfig {
+  seed: number;
+  rounds: number;
+  data: { root: string; images: string | null; manifest: string | null; limit: number | null };
+  generator: { model_dir: string; dtype: Dtype; device: string };
+  generation: {
+    prompts: string[];
+    k: number;
+    max_new_tokens: number;
+    do_sample: boolean;
+    temperature: number;
+    top_p: number;
+    stop: string[];
+    batch_size: number;
+  };
+  scoring: { estimator: "kl" | "logratio"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
+  selection: { neg_quantile: number; in_batch_negatives: boolean };
+  contrast: {
+    form: "infonce_hidden" | "infonce_loglik" | "preference" | "none";
+    tau: number;
+    lambda_cl: number;
+    beta: number;
+    projection_head: boolean;
+    steps: number | null;
+    epochs: number | null;
+    batch_size: number;
+    lr: number;
+    weight_decay: number;
+    schedule: "constant" | "linear" | "cosine";
+    warmup_steps: number;
+    grad_clip: number;
+    grad_accum_steps: number;
+    lora: LoraConfig | null;
+    checkpoint_every: number;
+  };
+  final: { budget: number; per_image_cap: number | null; dedup: boolean };
+  worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
+  runs_dir: string;
+}
+
+// The interface above must equal the type the schema describes: tsc fails here when they drift.
+type Nullable<F, T> = F extends { nullable: true } ? T | null : T;
+type InferField<F> =
+  F extends { type: "section"; fields: infer S } ? Nullable<F, { -readonly [K in keyof S]: InferField<S[K]> }> :
+  F extends { type: "int" | "float" } ? Nullable<F, number> :
+  F extends { type: "bool" } ? boolean :
+  F extends { type: "enum"; values: readonly (infer V)[] } ? V :
+  F extends { type: "string" } ? Nullable<F, string> :
+  F extends { type: "list" } ? Nullable<F, string[]> :
+  never;
+type SchemaType = InferField<{ type: "section"; fields: typeof SCHEMA }>;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const interfaceMatchesSchema: Equal<C3lConfig, SchemaType> = true;
+void interfaceMatchesSchema;

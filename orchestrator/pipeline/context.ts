@@ -1,0 +1,60 @@
+// What every stage gets: the resolved config, the run folder, the worker session and the inputs.
+import type { C3lConfig } from "../config/index.js";
+import type { SampleFile, SampleRecord } from "../runs/jsonl.js";
+import type { RunFolder } from "../runs/run-folder.js";
+import type { InputImage } from "./inputs.js";
+import { Progress } from "./progress.js";
+import type { WorkerSession } from "./session.js";
+
+export interface StageOutcome {
+  counts: Record<string, number>;
+  extra?: Record<string, unknown>;
+}
+
+export interface StageContext {
+  readonly config: C3lConfig;
+  readonly run: RunFolder;
+  readonly stage: string;
+  readonly session: WorkerSession;
+  readonly images: InputImage[];
+  /** The generator this stage starts from: the base model, or the last contrast stage's export. */
+  readonly modelDir: string;
+  log(line: string): void;
+}
+
+/** An earlier stage's records by id (the later line wins for an id written twice). */
+export function readSamples<T extends SampleRecord>(ctx: StageContext, stage: string): Map<string, T> {
+  return ctx.run.readSamples<T>(stage).records;
+}
+
+/** This stage's own sample file, opened for appending (a torn last line is cut away first). */
+export function openSamples<T extends SampleRecord>(ctx: StageContext): SampleFile<T> {
+  const file = ctx.run.openSamples<T>(ctx.stage);
+  if (file.recovered) ctx.log(`${ctx.stage}: discarded a torn last line in ${file.path}`);
+  return file;
+}
+
+/**
+ * C3L_TEST_PAUSE_MS: sleep this long at every stage start and after every recorded batch, so tests
+ * can kill a run inside a chosen stage. Blocking is deliberate: nothing else may happen meanwhile.
+ */
+export function testPause(): void {
+  const ms = Number(process.env.C3L_TEST_PAUSE_MS ?? 0);
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function progressFor(ctx: StageContext, total: number): Progress {
+  let last = 0;
+  return new Progress(ctx.stage, total, process.stderr, (u) => {
+    testPause();
+    const now = Date.now();
+    if (now - last < 2_000 && u.done < u.total) return; // keep the event log and summary writes sparse
+    last = now;
+    ctx.run.events.append({ type: "progress", stage: ctx.stage, done: u.done, total: u.total, rate: u.rate });
+    ctx.run.updateSummary({ progress: { stage: ctx.stage, done: u.done, total: u.total } });
+  });
+}
+
+export function imageById(ctx: StageContext): Map<string, InputImage> {
+  return new Map(ctx.images.map((image) => [image.id, image]));
+}

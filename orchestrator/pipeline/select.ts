@@ -1,0 +1,53 @@
+// The pseudo-labels (method step 3): per image the highest-I2C pair is the positive; the image's other
+// pairs whose I2C is below the global `neg_quantile` of all scores are its negatives.
+import { quantile } from "../runs/summary.js";
+
+export interface ScoredPair {
+  id: string;
+  image_id: string;
+  question: string;
+  answer: string;
+  i2c: number;
+}
+
+export interface Selection {
+  id: string; // the image id
+  image_id: string;
+  positive: ScoredPair;
+  negatives: ScoredPair[];
+}
+
+export interface SelectResult {
+  selections: Selection[];
+  threshold: number | null;
+  skipped_no_negative: number;
+  skipped_single_pair: number;
+}
+
+export function selectPseudoLabels(pairs: ScoredPair[], negQuantile: number): SelectResult {
+  const scores = pairs.map((p) => p.i2c);
+  const threshold = quantile(scores.slice().sort((a, b) => a - b), negQuantile);
+  const byImage = new Map<string, ScoredPair[]>();
+  for (const pair of pairs) {
+    const list = byImage.get(pair.image_id) ?? [];
+    list.push(pair);
+    byImage.set(pair.image_id, list);
+  }
+  const result: SelectResult = { selections: [], threshold, skipped_no_negative: 0, skipped_single_pair: 0 };
+  for (const imageId of [...byImage.keys()].sort()) {
+    // Ties broken by id so the choice never depends on file order.
+    const ranked = byImage.get(imageId)!.slice().sort((a, b) => b.i2c - a.i2c || a.id.localeCompare(b.id));
+    if (ranked.length < 2) {
+      result.skipped_single_pair++;
+      continue;
+    }
+    const [positive, ...rest] = ranked as [ScoredPair, ...ScoredPair[]];
+    const negatives = rest.filter((p) => threshold !== null && p.i2c < threshold);
+    if (negatives.length === 0) {
+      result.skipped_no_negative++;
+      continue;
+    }
+    result.selections.push({ id: imageId, image_id: imageId, positive, negatives });
+  }
+  return result;
+}

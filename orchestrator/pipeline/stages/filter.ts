@@ -1,0 +1,33 @@
+// filter: the final dataset — top pairs by I2C from the last scoring pass, as LLaVA conversation JSON.
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import { writeJsonAtomic } from "../../runs/atomic.js";
+import { imageById, openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { filterTopPairs, toLlavaConversations } from "../filter.js";
+import type { ScoredPair } from "../select.js";
+import type { ScoredRecord } from "./score.js";
+
+export function runFilter(scoreStage: string) {
+  return async (ctx: StageContext): Promise<StageOutcome> => {
+    const scored: ScoredPair[] = [...readSamples<ScoredRecord>(ctx, scoreStage).values()]
+      .filter((r) => r.i2c !== null)
+      .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c! }));
+    const result = filterTopPairs(scored, ctx.config.final);
+    const images = imageById(ctx);
+    const records = toLlavaConversations(result.kept, (id) => images.get(id)!.rel);
+    const dataset = ctx.run.paths.final_dataset;
+    mkdirSync(dirname(dataset), { recursive: true });
+    writeJsonAtomic(dataset, records);
+    rmSync(ctx.run.samplesPath(ctx.stage), { force: true });
+    const out = openSamples<ScoredPair>(ctx);
+    out.append(result.kept);
+    out.close();
+    return {
+      counts: {
+        candidates: scored.length, kept: result.kept.length, images: records.length,
+        dropped_duplicate: result.dropped_duplicate, dropped_cap: result.dropped_cap, dropped_budget: result.dropped_budget,
+      },
+      extra: { final: { size: result.kept.length, path: relative(ctx.run.dir, dataset) } },
+    };
+  };
+}

@@ -1,0 +1,87 @@
+// score / rescore (the content relevance module): S(A|V), S(A) and S(I2C) for every parsed pair.
+import type { ScoreItem } from "../../protocol/index.js";
+import { imageById, openSamples, progressFor, readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { BatchFailedError, GENERATOR_ID } from "../session.js";
+import { i2cStats } from "../../runs/summary.js";
+import type { GeneratedRecord } from "./generate.js";
+
+export interface ScoredRecord {
+  id: string; // `${image_id}#${pair index}`
+  image_id: string;
+  question: string;
+  answer: string;
+  logp_with_image: number | null;
+  logp_without_image: number | null;
+  i2c: number | null;
+  num_tokens: number;
+  error: { code: string; message: string } | null;
+}
+
+/** Every parsed pair of a generate stage, as score items in a fixed order. */
+export function pairsOf(ctx: StageContext, generateStage: string): ScoreItem[] {
+  const images = imageById(ctx);
+  const generated = [...readSamples<GeneratedRecord>(ctx, generateStage).values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  return generated.flatMap((g) => g.qa_pairs.map((pair, i) => ({
+    id: `${g.image_id}#${i}`, image_path: images.get(g.image_id)!.path, question: pair.question, answer: pair.answer,
+  })));
+}
+
+/** Chunks of whole images (an image's pairs share one encoded prefix in the worker), about `size` pairs each. */
+function chunkByImage(items: ScoreItem[], size: number): ScoreItem[][] {
+  const chunks: ScoreItem[][] = [];
+  let current: ScoreItem[] = [];
+  for (const item of items) {
+    const sameImage = current.length > 0 && current[current.length - 1]!.image_path === item.image_path;
+    if (current.length >= size && !sameImage) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(item);
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+export function runScore(generateStage: string) {
+  return async (ctx: StageContext): Promise<StageOutcome> => {
+    const s = ctx.config.scoring;
+    await ctx.session.useModel(ctx.modelDir);
+    const items = pairsOf(ctx, generateStage);
+    const out = openSamples<ScoredRecord>(ctx);
+    const done = new Set(out.read().records.keys());
+    const progress = progressFor(ctx, items.length);
+    progress.skip(items.filter((item) => done.has(item.id)).length);
+    try {
+      for (const [index, chunkItems] of chunkByImage(items, s.batch_size).entries()) {
+        const missing = chunkItems.filter((item) => !done.has(item.id));
+        if (missing.length === 0) continue;
+        const request = { model_id: GENERATOR_ID, items: chunkItems, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: chunkItems.length };
+        let records: ScoredRecord[];
+        try {
+          const reply = await ctx.session.withRetries(`${ctx.stage} chunk ${index}`,
+            () => ctx.session.request("score", request));
+          const byId = new Map(chunkItems.map((item) => [item.id, item]));
+          records = reply.results.map((r) => ({ ...r, image_id: r.id.slice(0, r.id.lastIndexOf("#")), question: byId.get(r.id)!.question, answer: byId.get(r.id)!.answer }));
+        } catch (err) {
+          if (!(err instanceof BatchFailedError)) throw err;
+          ctx.log(`${ctx.stage}: ${err.message}; its ${chunkItems.length} pairs are recorded as failed`);
+          records = chunkItems.map((item) => ({
+            id: item.id, image_id: item.id.slice(0, item.id.lastIndexOf("#")), question: item.question, answer: item.answer,
+            logp_with_image: null, logp_without_image: null, i2c: null, num_tokens: 0, error: { code: "batch_failed", message: err.message },
+          }));
+        }
+        out.append(records.filter((r) => !done.has(r.id)));
+        for (const r of records) done.add(r.id);
+        progress.advance(missing.length);
+      }
+    } finally {
+      out.close();
+    }
+    const all = [...out.read().records.values()];
+    const scores = all.filter((r) => r.i2c !== null).map((r) => r.i2c!);
+    return {
+      counts: { pairs: all.length, scored: scores.length, failed: all.length - scores.length },
+      extra: { i2c: i2cStats(scores) },
+    };
+  };
+}

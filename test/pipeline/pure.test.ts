@@ -1,0 +1,76 @@
+// The pipeline's pure decisions: pseudo-labels, the final filter, LLaVA output, deterministic plans.
+import { describe, expect, test } from "@jest/globals";
+import { filterTopPairs, toLlavaConversations } from "../../orchestrator/pipeline/filter.js";
+import { chunk, chunkSeed, seededIndex, seededPermutation } from "../../orchestrator/pipeline/plan.js";
+import { stageSpecs } from "../../orchestrator/pipeline/stages/index.js";
+import { selectPseudoLabels, type ScoredPair } from "../../orchestrator/pipeline/select.js";
+
+const pair = (image: string, n: number, i2c: number, question = `q${n}`, answer = `a${n}`): ScoredPair =>
+  ({ id: `${image}#${n}`, image_id: image, question, answer, i2c });
+
+describe("select", () => {
+  test("positive is the top pair; negatives are the image's other pairs below the global quantile", () => {
+    const pairs = [pair("a", 0, 0.9), pair("a", 1, 0.1), pair("a", 2, 0.5), pair("b", 0, 0.8), pair("b", 1, 0.7), pair("c", 0, 0.2)];
+    const { selections, threshold, skipped_no_negative, skipped_single_pair } = selectPseudoLabels(pairs, 0.5);
+    expect(threshold).toBeCloseTo(0.6); // median of 0.1 0.2 0.5 0.7 0.8 0.9
+    expect(selections).toHaveLength(1);
+    expect(selections[0]!.positive.id).toBe("a#0");
+    expect(selections[0]!.negatives.map((p) => p.id)).toEqual(["a#2", "a#1"]);
+    expect(skipped_no_negative).toBe(1); // b: 0.7 is above the threshold
+    expect(skipped_single_pair).toBe(1); // c
+  });
+
+  test("ties are broken by id, not by input order", () => {
+    const forward = selectPseudoLabels([pair("a", 0, 0.5), pair("a", 1, 0.5), pair("a", 2, -1)], 0.5);
+    const backward = selectPseudoLabels([pair("a", 2, -1), pair("a", 1, 0.5), pair("a", 0, 0.5)], 0.5);
+    expect(backward).toEqual(forward);
+    expect(forward.selections[0]!.positive.id).toBe("a#0");
+  });
+});
+
+describe("filter", () => {
+  const pairs = [pair("a", 0, 3), pair("a", 1, 2, "q0", "a0"), pair("a", 2, 1), pair("b", 0, 2.5), pair("b", 1, 0)];
+  test("keeps the top pairs by I2C under the budget, per-image cap and dedup", () => {
+    const r = filterTopPairs(pairs, { budget: 3, per_image_cap: 1, dedup: true });
+    expect(r.kept.map((p) => p.id)).toEqual(["a#0", "b#0"]);
+    expect(r.dropped_duplicate).toBe(1);
+    expect(r.dropped_cap).toBe(2);
+    const all = filterTopPairs(pairs, { budget: 3, per_image_cap: null, dedup: false });
+    expect(all.kept.map((p) => p.id)).toEqual(["a#0", "b#0", "a#1"]);
+    expect(all.dropped_budget).toBe(2);
+  });
+
+  test("LLaVA records: one per image, <image> once in the first human turn", () => {
+    const records = toLlavaConversations(filterTopPairs(pairs, { budget: 10, per_image_cap: null, dedup: true }).kept, (id) => `images/${id}.png`);
+    expect(records.map((r) => r.id)).toEqual(["a", "b"]);
+    const a = records[0]!;
+    expect(a.image).toBe("images/a.png");
+    expect(a.conversations[0]).toEqual({ from: "human", value: "<image>\nq0" });
+    expect(a.conversations[1]).toEqual({ from: "gpt", value: "a0" });
+    expect(a.conversations.filter((t) => t.value.includes("<image>"))).toHaveLength(1);
+    expect(a.conversations.map((t) => t.from)).toEqual(["human", "gpt", "human", "gpt"]);
+  });
+});
+
+describe("plans", () => {
+  test("seeded choices are stable, spread, and depend on the seed", () => {
+    const picks = Array.from({ length: 200 }, (_, i) => seededIndex(0, `img${i}`, 4));
+    expect(new Set(picks).size).toBe(4);
+    expect(picks).toEqual(Array.from({ length: 200 }, (_, i) => seededIndex(0, `img${i}`, 4)));
+    expect(Array.from({ length: 200 }, (_, i) => seededIndex(1, `img${i}`, 4))).not.toEqual(picks);
+    expect(chunkSeed(0, "r0-generate", 1)).not.toBe(chunkSeed(0, "r0-generate", 2));
+  });
+
+  test("chunks and permutations", () => {
+    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    const perm = seededPermutation(10, 3, "epoch0");
+    expect([...perm].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(seededPermutation(10, 3, "epoch0")).toEqual(perm);
+    expect(seededPermutation(10, 3, "epoch1")).not.toEqual(perm);
+  });
+
+  test("stage plan repeats the first four stages per round", () => {
+    expect(stageSpecs(2).map((s) => s.name)).toEqual(["r0-generate", "r0-score", "r0-select", "r0-contrast", "r1-generate", "r1-score",
+      "r1-select", "r1-contrast", "regenerate", "rescore", "filter"]);
+  });
+});
