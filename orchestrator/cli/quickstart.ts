@@ -1,36 +1,24 @@
-// The main job on the embedded default. Until the pipeline lands it proves the whole bridge:
-// a real worker, the handshake, a tensor round trip and a real tiny LLaVA loaded from disk.
-import { execa } from "execa";
+// The main job on the embedded default: the whole C3L pipeline on the built-in smoke world (12
+// images, a tiny LLaVA trained to write Q/A pairs, both built into .cache/ on first use).
 import { join } from "node:path";
-import { fromWireTensor, toWireTensor } from "../protocol/index.js";
-import { PROJECT_ROOT, Worker, workerPython } from "../worker/index.js";
+import { startRun } from "../pipeline/launch.js";
+import { PROJECT_ROOT } from "../worker/index.js";
 import { EXIT } from "./exit-codes.js";
 
-export const TINY_MODEL_DIR = join(PROJECT_ROOT, ".cache", "tiny-llava");
+export const QUICKSTART_CONFIG = join(PROJECT_ROOT, "configs", "smoke.yaml");
 
-/** Builds the tiny LLaVA once (the builder returns at once when the folder is complete). */
-export async function ensureTinyModel(dir = TINY_MODEL_DIR): Promise<string> {
-  await execa(workerPython(), ["-m", "c3l_worker.tiny_llava", "--out", dir], { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: "1" } });
-  return dir;
-}
-
-export async function quickstart(options: { modelDir?: string; threads: number }): Promise<number> {
+export async function quickstart(options: { threads: number; overrides: string[] }): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const modelDir = options.modelDir ?? (await ensureTinyModel());
-  const worker = await Worker.start({ threads: options.threads, logFile: join(PROJECT_ROOT, ".cache", "logs", "quickstart-worker.log") });
-  try {
-    const values = Float32Array.from([0.5, -1.25, 3.0, Number.POSITIVE_INFINITY]);
-    const echo = await worker.request("echo", { tensors: { probe: toWireTensor("float32", [2, 2], values) } });
-    const back = fromWireTensor(echo.tensors.probe! as { dtype: "float32"; shape: number[]; data: Uint8Array });
-    if (!values.every((v, i) => Object.is(v, back[i]))) throw new Error(`tensor round trip changed values: ${back.join(", ")}`);
-    const loaded = await worker.request("load_model", { model_id: "generator", model_dir: modelDir });
-    log(`loaded ${loaded.family} model from ${loaded.model_dir}: ${loaded.num_parameters.toLocaleString("en")} parameters, ` +
-      `vocab ${loaded.vocab_size}, ${loaded.dtype} on ${loaded.device} in ${loaded.load_seconds.toFixed(2)} s`);
-    await worker.request("unload_model", { model_id: "generator" });
-    process.stdout.write(`${JSON.stringify({ worker: worker.hello, model: loaded }, null, 2)}\n`);
-  } finally {
-    await worker.stop();
-  }
+  const overrides = [`worker.threads=${options.threads}`, ...options.overrides];
+  const { run, summary } = await startRun(QUICKSTART_CONFIG, overrides, "quickstart", { argv: process.argv.slice(2), log });
+  const mean = (stage: string) => summary.i2c[stage]?.mean ?? null;
+  log(`quickstart: ${summary.final?.size ?? 0} pairs in ${run.paths.final_dataset}`);
+  log(`  mean I2C of generated pairs: ${mean("r0-score")?.toFixed(4)} before contrastive training, ${mean("rescore")?.toFixed(4)} after`);
+  log(`  compare runs with: npx c3l runs; npx c3l compare ${run.id} <other run>`);
+  process.stdout.write(`${JSON.stringify({
+    run_id: run.id, run_dir: run.dir, status: summary.status, final: run.paths.final_dataset, final_size: summary.final?.size ?? 0,
+    counts: Object.fromEntries(Object.entries(summary.stages).map(([stage, s]) => [stage, s.counts])), i2c: summary.i2c,
+  }, null, 2)}\n`);
   log("quickstart: ok");
   return EXIT.ok;
 }

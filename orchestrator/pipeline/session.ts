@@ -86,8 +86,9 @@ export class WorkerSession {
         if (!(err instanceof WorkerError)) throw err; // our own bugs are not retried
         last = err;
         this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
-        if (n === this.options.maxAttempts) break;
+        // Restart even after the last try, so the next batch starts on a live worker.
         if (!(err instanceof WorkerReplyError)) await this.restart();
+        if (n === this.options.maxAttempts) break;
         if (recover) await recover();
       }
     }
