@@ -147,10 +147,12 @@ describe("c3l run on the smoke config", () => {
     expect(readFileSync(join(runDir, "final", "dataset.json"), "utf8")).toBe(readFileSync(join(baseline, "final", "dataset.json"), "utf8"));
   }, 300_000);
 
-  test("two runs with different overrides compare in a table with the changed key", async () => {
-    const r = await c3l(["run", config, `runs_dir=${runsDir}`, "scoring.estimator=logratio", "--name", "logratio"]);
+  test("a sweep makes one run per value, and the runs compare in a table with the changed key", async () => {
+    const r = await c3l(["run", config, `runs_dir=${runsDir}`, "--sweep", "scoring.estimator=kl,logratio", "--name", "sweep"]);
     expect(r.exitCode).toBe(0);
-    const table = await c3l(["compare", "baseline", "logratio", "--runs-dir", runsDir, "--format", "csv"]);
+    const runs = r.stdout.trim().split("\n").map((line) => JSON.parse(line) as { run_id: string; overrides: string[] });
+    expect(runs.map((x) => x.overrides)).toEqual([["scoring.estimator=kl"], ["scoring.estimator=logratio"]]);
+    const table = await c3l(["compare", runs[0]!.run_id, runs[1]!.run_id, "--runs-dir", runsDir, "--format", "csv"]);
     expect(table.exitCode).toBe(0);
     expect(table.stdout.split("\n")[0]).toContain("scoring.estimator");
     expect(table.stdout).toMatch(/kl[\s\S]*logratio/);
