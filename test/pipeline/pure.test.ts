@@ -74,3 +74,14 @@ describe("plans", () => {
       "r1-select", "r1-contrast", "regenerate", "rescore", "filter"]);
   });
 });
+
+describe("stage declarations", () => {
+  test("every stage reads only stages before it, and names what it writes", () => {
+    const specs = stageSpecs(2);
+    specs.forEach((spec, i) => {
+      for (const input of spec.inputs) expect(specs.slice(0, i).map((s) => s.name)).toContain(input);
+      expect(spec.outputs).toContain(`samples/${spec.name}.jsonl`);
+    });
+    expect(specs.at(-1)!.outputs).toContain("final/dataset.json");
+  });
+});

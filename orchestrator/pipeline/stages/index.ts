@@ -9,26 +9,33 @@ import { runSelect } from "./select.js";
 export interface StageSpec {
   name: string;
   inputs: string[]; // earlier stages whose samples it reads
+  outputs: string[]; // what it writes, relative to the run folder (its state file aside)
   run: (ctx: StageContext) => Promise<StageOutcome>;
   /** A stage whose extra.model_dir becomes the generator of every later stage. */
   trainsGenerator?: boolean;
 }
+
+const samples = (stage: string) => `samples/${stage}.jsonl`;
 
 export function stageSpecs(rounds: number): StageSpec[] {
   const specs: StageSpec[] = [];
   for (let r = 0; r < rounds; r++) {
     const p = `r${r}-`;
     specs.push(
-      { name: `${p}generate`, inputs: [], run: runGenerate },
-      { name: `${p}score`, inputs: [`${p}generate`], run: runScore(`${p}generate`) },
-      { name: `${p}select`, inputs: [`${p}score`], run: runSelect(`${p}score`) },
-      { name: `${p}contrast`, inputs: [`${p}select`, `${p}generate`], run: runContrast(`${p}select`, `${p}generate`), trainsGenerator: true },
+      { name: `${p}generate`, inputs: [], outputs: [samples(`${p}generate`)], run: runGenerate },
+      { name: `${p}score`, inputs: [`${p}generate`], outputs: [samples(`${p}score`)], run: runScore(`${p}generate`) },
+      { name: `${p}select`, inputs: [`${p}score`], outputs: [samples(`${p}select`)], run: runSelect(`${p}score`) },
+      {
+        name: `${p}contrast`, inputs: [`${p}select`, `${p}generate`],
+        outputs: [samples(`${p}contrast`), `checkpoints/${p}contrast/`, `models/${p}contrast/`],
+        run: runContrast(`${p}select`, `${p}generate`), trainsGenerator: true,
+      },
     );
   }
   specs.push(
-    { name: "regenerate", inputs: [], run: runGenerate },
-    { name: "rescore", inputs: ["regenerate"], run: runScore("regenerate") },
-    { name: "filter", inputs: ["rescore"], run: runFilter("rescore") },
+    { name: "regenerate", inputs: [], outputs: [samples("regenerate")], run: runGenerate },
+    { name: "rescore", inputs: ["regenerate"], outputs: [samples("rescore")], run: runScore("regenerate") },
+    { name: "filter", inputs: ["rescore"], outputs: [samples("filter"), "final/dataset.json"], run: runFilter("rescore") },
   );
   return specs;
 }
