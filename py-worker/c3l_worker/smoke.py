@@ -26,6 +26,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from .built_folder import is_complete, publish
+
 MARKER = "smoke.json"  # written last: its presence means the folder is complete
 # The smoke config's generation prompt, k in K_RANGE; the model is trained on exactly this text.
 PROMPT = "write {k} questions and answers about the image ."
@@ -134,7 +136,7 @@ def build_smoke(out_dir: str | os.PathLike, *, images: int = 12, seed: int = 0, 
     """Build (or find already built) the smoke data and model at `out_dir`; returns its path."""
     out = Path(out_dir)
     params = _params(images, seed, steps, batch_size, lr, align_steps)
-    if _is_complete(out, params, replace_stale):
+    if is_complete(out, MARKER, params, "smoke build", replace_stale):
         return out
     if images < 1 or steps < 1 or batch_size < 1:
         raise ValueError(f"images, steps and batch_size must be >= 1, got {images}, {steps}, {batch_size}")
@@ -147,10 +149,10 @@ def build_smoke(out_dir: str | os.PathLike, *, images: int = 12, seed: int = 0, 
         stats = _train_model(tmp, scenes, params)
         marker = {**params, **stats, "build_seconds": round(time.perf_counter() - started, 2)}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        _publish(tmp, out)
+        publish(tmp, out, MARKER)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if not _is_complete(out, params):
+    if not is_complete(out, MARKER, params, "smoke build"):
         raise RuntimeError(f"smoke build at {out} did not complete")
     return out
 
@@ -252,36 +254,6 @@ def _align_projector(loaded, scenes: list[dict], paths: dict[str, str], steps: i
         loss.backward()
         optimizer.step()
     return loss.item()
-
-
-def _is_complete(out: Path, params: dict, replace_stale: bool = False) -> bool:
-    """True when `out` holds a finished build with these parameters; raises if it holds another,
-    unless `replace_stale` (a cache folder, such as the orchestrator's builtin:smoke) says to rebuild it."""
-    marker = out / MARKER
-    if not marker.is_file():
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise FileExistsError(f"{out} exists but is not a finished smoke build (no {MARKER})")
-        return False
-    found = json.loads(marker.read_text())
-    diff = {k: (found.get(k), v) for k, v in params.items() if found.get(k) != v}
-    if diff:
-        detail = ", ".join(f"{k}: found {a!r}, wanted {b!r}" for k, (a, b) in diff.items())
-        if replace_stale:
-            shutil.rmtree(out)
-            return False
-        raise FileExistsError(f"{out} holds a smoke build with other parameters ({detail})")
-    return True
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        # A concurrent builder won the race; its finished folder is as good as ours.
-        if not (out / MARKER).is_file():
-            raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from .built_folder import is_complete, publish
+
 MARKER = "c3l_tiny.json"  # written last: its presence means the folder is complete
 SPECIAL_TOKENS = ["<unk>", "<pad>", "<s>", "</s>", "<image>"]
 UNK, PAD, BOS, EOS, IMAGE = SPECIAL_TOKENS
@@ -202,7 +204,7 @@ def build_tiny_llava(
         "model_max_length": model_max_length,
         "corpus_sha256": _corpus_digest(corpus),
     }
-    if _is_complete(out, params):
+    if is_complete(out, MARKER, params, "tiny LLaVA"):
         return out
     if image_size % patch_size:
         raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
@@ -221,38 +223,12 @@ def build_tiny_llava(
         num_parameters = sum(p.numel() for p in model.parameters())
         marker = {**params, "num_parameters": num_parameters, "vocab_size": len(tokenizer)}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        _publish(tmp, out)
+        publish(tmp, out, MARKER)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if not _is_complete(out, params):
+    if not is_complete(out, MARKER, params, "tiny LLaVA"):
         raise RuntimeError(f"tiny LLaVA build at {out} did not complete")
     return out
-
-
-def _is_complete(out: Path, params: dict) -> bool:
-    """True when `out` holds a finished build with these parameters; raises if it holds another."""
-    marker = out / MARKER
-    if not marker.is_file():
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise FileExistsError(f"{out} exists but is not a finished tiny LLaVA build (no {MARKER})")
-        return False
-    found = json.loads(marker.read_text())
-    diff = {k: (found.get(k), v) for k, v in params.items() if found.get(k) != v}
-    if diff:
-        detail = ", ".join(f"{k}: found {a!r}, wanted {b!r}" for k, (a, b) in diff.items())
-        raise FileExistsError(f"{out} holds a tiny LLaVA built with other parameters ({detail})")
-    return True
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        # A concurrent builder won the race; its finished folder is as good as ours.
-        if not (out / MARKER).is_file():
-            raise
 
 
 def main(argv: list[str] | None = None) -> int:
