@@ -2,6 +2,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ConfigError } from "../config/errors.js";
+import { EvalInputError } from "../eval/errors.js";
 import { InputError } from "../pipeline/errors.js";
 import { RunArgumentError } from "../runs/errors.js";
 import { WorkerError } from "../worker/errors.js";
@@ -117,6 +118,36 @@ async function main(argv: string[]): Promise<number> {
         code = await compare({ runs: args.runs ?? [], runsDir: args["runs-dir"], baseline: args.baseline, onlyChanged: args["only-changed"], format: args.format });
       },
     )
+    .command(
+      "report <runs..>",
+      "Write an HTML report of runs (stage timeline, counts, config diff, I2C distributions, training curves, metrics, sample gallery) plus each figure's data as JSON/CSV; prints index.html's path",
+      (y) => y
+        .positional("runs", { type: "string", array: true, describe: "run ids, unique id prefixes, names or paths; the first is the baseline" })
+        .option("out", { type: "string", describe: "the report folder (default: <first run>/report)" })
+        .option("top-k", { type: "number", default: 10, describe: "gallery: this many pairs from the top and from the bottom of each run's I2C ranking" })
+        .option("runs-dir", { type: "string", default: "runs", describe: "the folder holding run folders" })
+        .example("$0 report 20261128-101500-a1b2c3 tau05 --out /tmp/tau-report", "one page comparing two runs; open /tmp/tau-report/index.html"),
+      async (args) => {
+        const { report } = await import("./report.js");
+        code = await report({ runs: args.runs ?? [], runsDir: args["runs-dir"], out: args.out, topK: args["top-k"] });
+      },
+    )
+    .command(
+      "eval [model]",
+      "Score a model's answers on benchmark files in their own formats (POPE, SEED-Bench, MMBench, LLaVA-Bench); today: re-score saved predictions (--predictions) and print the metrics as JSON",
+      (y) => y
+        .positional("model", { type: "string", describe: "a model folder to run (not implemented yet: use --predictions)" })
+        .option("predictions", { type: "string", array: true, default: [] as string[], describe: "predictions JSONL (docs/EVAL.md); NAME=FILE gives a file to one benchmark" })
+        .option("bench", { type: "string", array: true, default: [] as string[], describe: "NAME=PATH: pope=DIR|FILE, seed=SEED-Bench.json, mmbench=FILE.tsv, llava-bench=DIR" })
+        .option("option", { type: "string", array: true, default: [] as string[], describe: "BENCH.KEY=VALUE, e.g. mmbench.mode=single, seed.protocol=likelihood, pope.annotations=DIR" })
+        .option("out", { type: "string", describe: "write the full results file (protocol, versions, per-question records) here" })
+        .example("$0 eval --predictions answers.jsonl --bench pope=data/pope/coco", "POPE F1 per split from saved answers")
+        .example("$0 eval --predictions mmbench=mm.jsonl --predictions seed=seed.jsonl --bench mmbench=MMBench_DEV_EN.tsv --bench seed=SEED-Bench.json --out results.json", "two benchmarks at once, full results in a file"),
+      async (args) => {
+        const { evalCommand } = await import("./eval.js");
+        code = await evalCommand({ model: args.model, predictions: args.predictions, bench: args.bench, option: args.option, out: args.out });
+      },
+    )
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((message, err) => {
@@ -138,7 +169,7 @@ main(hideBin(process.argv)).then(
     }
     process.stderr.write(`c3l: ${err.message}\n`);
     process.exitCode = err instanceof WorkerError ? EXIT.worker
-      : err instanceof RunArgumentError || err instanceof ConfigError ? EXIT.usage
+      : err instanceof RunArgumentError || err instanceof ConfigError || err instanceof EvalInputError ? EXIT.usage
       : err instanceof InputError ? EXIT.input
       : EXIT.failure;
   },

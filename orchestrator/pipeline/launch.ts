@@ -1,7 +1,7 @@
 // Starting and resuming runs: assets and inputs are resolved and checked BEFORE a run folder or a
 // model exists, then the worker starts and the stages run. Resume refuses changed inputs or config.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, configToJson, configToYaml, resolveConfig, type C3lConfig } from "../config/index.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
 import { RunArgumentError } from "../runs/errors.js";
@@ -49,7 +49,8 @@ async function resolveAssets(config: C3lConfig): Promise<Assets> {
 }
 
 function inputSpecs(assets: Assets): Record<string, InputSpec> {
-  const data = assets.source.manifest ? join(assets.source.root, assets.source.manifest) : join(assets.source.root, assets.source.images ?? ".");
+  // resolve, not join: the manifest or image folder may already be absolute.
+  const data = resolve(assets.source.root, assets.source.manifest ?? assets.source.images ?? ".");
   return { data: { path: data, kind: "data" }, model: { path: assets.modelDir, kind: "model" } };
 }
 

@@ -76,6 +76,9 @@ describe("c3l run on the smoke config", () => {
       expect(record.conversations.map((t) => t.from)).toEqual(record.conversations.map((_, i) => (i % 2 ? "gpt" : "human")));
     }
     expect(summary.i2c.rescore.n).toBeGreaterThan(0);
+    const manifest = JSON.parse(readFileSync(join(baseline, "manifest.json"), "utf8"));
+    expect(manifest.inputs.data.type).toBe("file"); // the smoke manifest, fingerprinted for resume
+    expect(manifest.inputs.model.type).toBe("dir");
     expect(readdirSync(join(baseline, "checkpoints", "r0-contrast")).filter((d) => d.startsWith("step-"))).toContain("step-00000006");
   });
 

@@ -1,0 +1,67 @@
+// Benchmarks by name (a typo gets "did you mean …"), and their `--option BENCH.KEY=VALUE` settings.
+import { resolve } from "node:path";
+import { closest } from "../config/suggest.js";
+import { EvalInputError } from "./errors.js";
+import { llavaBench } from "./llava-bench.js";
+import { mmbench } from "./mmbench.js";
+import { pope } from "./pope.js";
+import { seed } from "./seed.js";
+import type { Benchmark, BenchOptions, EvalQuestion } from "./types.js";
+
+const BENCHMARKS: ReadonlyArray<Benchmark<any>> = [pope, seed, mmbench, llavaBench];
+
+/** Other spellings people use for the same benchmark. */
+const ALIASES: Record<string, string> = { "seed-bench": "seed", seedbench: "seed", "llava-bench-in-the-wild": "llava-bench", llavabench: "llava-bench" };
+
+export function benchmarkNames(): string[] {
+  return BENCHMARKS.map((b) => b.name);
+}
+
+export function getBenchmark(name: string): Benchmark<EvalQuestion> {
+  const canonical = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+  const found = BENCHMARKS.find((b) => b.name === canonical);
+  if (found) return found as Benchmark<EvalQuestion>;
+  const guess = closest(name, [...benchmarkNames(), ...Object.keys(ALIASES)]);
+  const suggestion = guess ? ALIASES[guess] ?? guess : undefined;
+  throw new EvalInputError(`unknown benchmark ${JSON.stringify(name)}${suggestion ? ` (did you mean ${suggestion}?)` : ""}; known: ${benchmarkNames().join(", ")}`);
+}
+
+/** `NAME=VALUE` (a --bench or a routed --predictions argument); `what` names the flag in errors. */
+export function splitAssignment(arg: string, what: string): [string, string] {
+  const at = arg.indexOf("=");
+  if (at <= 0 || at === arg.length - 1) throw new EvalInputError(`${what} ${JSON.stringify(arg)}: expected NAME=PATH, e.g. pope=data/pope/coco`);
+  return [arg.slice(0, at), arg.slice(at + 1)];
+}
+
+/**
+ * Each chosen benchmark's options: defaults, then `--option BENCH.KEY=VALUE` (values checked
+ * against the allowed ones, paths made absolute). An option for a benchmark not being scored is an error.
+ */
+export function resolveOptions(benches: string[], assignments: string[]): Map<string, BenchOptions> {
+  const out = new Map<string, BenchOptions>();
+  for (const name of benches) {
+    const spec = getBenchmark(name).options;
+    out.set(name, Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, s.default])));
+  }
+  for (const arg of assignments) {
+    const eq = arg.indexOf("=");
+    const dot = arg.indexOf(".");
+    if (eq <= 0 || dot <= 0 || dot > eq) throw new EvalInputError(`--option ${JSON.stringify(arg)}: expected BENCH.KEY=VALUE, e.g. mmbench.mode=single`);
+    const bench = getBenchmark(arg.slice(0, dot));
+    const key = arg.slice(dot + 1, eq);
+    const value = arg.slice(eq + 1);
+    const options = out.get(bench.name);
+    if (!options) throw new EvalInputError(`--option ${arg}: ${bench.name} is not being scored (no --bench ${bench.name}=PATH)`);
+    const spec = bench.options[key];
+    if (!spec) {
+      const guess = closest(key, Object.keys(bench.options));
+      throw new EvalInputError(`--option ${arg}: ${bench.name} has no option ${JSON.stringify(key)}${guess ? ` (did you mean ${guess}?)` : ""}; its options: ${Object.keys(bench.options).join(", ") || "none"}`);
+    }
+    if (spec.choices && !spec.choices.includes(value)) {
+      const guess = closest(value, spec.choices);
+      throw new EvalInputError(`--option ${arg}: expected one of ${spec.choices.join(", ")}, got ${JSON.stringify(value)}${guess ? ` (did you mean ${guess}?)` : ""}`);
+    }
+    options[key] = spec.path ? resolve(value) : value;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+// Gallery thumbnails made with sharp: small PNGs as data URIs, so the report stays one self-contained file.
+import sharp from "sharp";
+
+export const THUMB_SIZE = 96;
+
+/**
+ * A PNG data URI of `path` fitted inside size × size: larger images are shrunk, tiny ones (synthetic
+ * 48 px cells) are enlarged by a whole factor with nearest-neighbour so no detail is invented.
+ * null (with a warning) when the image cannot be read.
+ */
+export async function thumbnail(path: string, warn: (m: string) => void, size = THUMB_SIZE): Promise<string | null> {
+  try {
+    const image = sharp(path).rotate();
+    const meta = await image.metadata();
+    const width = meta.autoOrient?.width ?? meta.width ?? 0;
+    const longest = Math.max(width, meta.autoOrient?.height ?? meta.height ?? 0);
+    const factor = longest > 0 ? Math.floor(size / longest) : 1;
+    const resized = factor >= 2
+      ? image.resize({ width: width * factor, kernel: "nearest" })
+      : image.resize(size, size, { fit: "inside", withoutEnlargement: true });
+    const png = await resized.png({ compressionLevel: 9 }).toBuffer();
+    return `data:image/png;base64,${png.toString("base64")}`;
+  } catch (err) {
+    warn(`thumbnail of ${path}: ${(err as Error).message}`);
+    return null;
+  }
+}
