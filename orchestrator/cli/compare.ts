@@ -28,5 +28,6 @@ export async function compare(options: CompareOptions): Promise<number> {
   const warn = (message: string) => process.stderr.write(`c3l compare: ${message}\n`);
   const table = buildComparison(folders.map((f) => loadCompareRun(f, warn)), { baselineIndex, onlyChanged: options.onlyChanged });
   process.stdout.write(renderComparison(table, options.format));
+  for (const note of table.notes) warn(note);
   return EXIT.ok;
 }

@@ -1,4 +1,4 @@
-// `c3l eval`: re-score saved predictions against benchmark files and print the metrics as JSON (running a model comes later).
+// `c3l eval`: re-score saved predictions against benchmark files and print the metrics as JSON; with a model folder, run it first (eval-model.ts).
 import { resolve } from "node:path";
 import { EvalInputError } from "../eval/errors.js";
 import { scoreSavedPredictions } from "../eval/offline.js";
@@ -12,11 +12,22 @@ export interface EvalCommandOptions {
   bench: string[];
   option: string[];
   out?: string;
+  cache?: string;
+  threads?: number;
+  maxNewTokens?: number;
+  batchSize?: number;
+  device?: string;
 }
 
 export async function evalCommand(o: EvalCommandOptions): Promise<number> {
-  if (o.model !== undefined && o.predictions.length === 0) throw new EvalInputError("running a model is not implemented yet; use --predictions");
-  if (o.model !== undefined) throw new EvalInputError("give either a model directory or --predictions, not both");
+  if (o.model !== undefined && o.predictions.length > 0) throw new EvalInputError("give either a model directory or --predictions, not both");
+  if (o.model !== undefined) {
+    const { evalModelCommand } = await import("./eval-model.js");
+    return evalModelCommand({ ...o, model: o.model, threads: o.threads ?? 1 });
+  }
+  for (const [flag, given] of [["--cache", o.cache], ["--max-new-tokens", o.maxNewTokens], ["--batch-size", o.batchSize], ["--device", o.device]] as const) {
+    if (given !== undefined) throw new EvalInputError(`${flag} is for running a model (c3l eval <model-dir> …), not for --predictions`);
+  }
   if (o.bench.length === 0) throw new EvalInputError(`name a benchmark file: --bench NAME=PATH (NAME: ${benchmarkNames().join(", ")})`);
   const benches = o.bench.map((arg) => {
     const [name, path] = splitAssignment(arg, "--bench");

@@ -134,18 +134,27 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       "eval [model]",
-      "Score a model's answers on benchmark files in their own formats (POPE, SEED-Bench, MMBench, LLaVA-Bench); today: re-score saved predictions (--predictions) and print the metrics as JSON",
+      "Score a model on benchmark files in their own formats (POPE, SEED-Bench, MMBench, LLaVA-Bench): run a model folder (or builtin:smoke-llava), or re-score saved predictions (--predictions); prints the metrics as JSON",
       (y) => y
-        .positional("model", { type: "string", describe: "a model folder to run (not implemented yet: use --predictions)" })
+        .positional("model", { type: "string", describe: "a model folder (config.json inside) or builtin:smoke-llava to run; leave out with --predictions" })
         .option("predictions", { type: "string", array: true, default: [] as string[], describe: "predictions JSONL (docs/EVAL.md); NAME=FILE gives a file to one benchmark" })
         .option("bench", { type: "string", array: true, default: [] as string[], describe: "NAME=PATH: pope=DIR|FILE, seed=SEED-Bench.json, mmbench=FILE.tsv, llava-bench=DIR" })
         .option("option", { type: "string", array: true, default: [] as string[], describe: "BENCH.KEY=VALUE, e.g. mmbench.mode=single, seed.protocol=likelihood, pope.annotations=DIR" })
         .option("out", { type: "string", describe: "write the full results file (protocol, versions, per-question records) here" })
+        .option("cache", { type: "string", describe: "model runs: the raw-prediction cache (a predictions JSONL file); a rerun with the same file resumes and answers nothing twice (default: <out>.predictions.jsonl, else a temp folder)" })
+        .option("threads", { type: "number", describe: "model runs: torch threads in the worker (default 1)" })
+        .option("max-new-tokens", { type: "number", describe: "model runs: greedy decoding budget per answer (default 128)" })
+        .option("batch-size", { type: "number", describe: "model runs: prompts per worker request (default 8)" })
+        .option("device", { type: "string", describe: "model runs: cpu (default), cuda or cuda:N" })
+        .example("$0 eval builtin:smoke-llava --bench pope=data/pope/coco --cache pope.jsonl", "run a model on POPE, caching its answers")
         .example("$0 eval --predictions answers.jsonl --bench pope=data/pope/coco", "POPE F1 per split from saved answers")
         .example("$0 eval --predictions mmbench=mm.jsonl --predictions seed=seed.jsonl --bench mmbench=MMBench_DEV_EN.tsv --bench seed=SEED-Bench.json --out results.json", "two benchmarks at once, full results in a file"),
       async (args) => {
         const { evalCommand } = await import("./eval.js");
-        code = await evalCommand({ model: args.model, predictions: args.predictions, bench: args.bench, option: args.option, out: args.out });
+        code = await evalCommand({
+          model: args.model, predictions: args.predictions, bench: args.bench, option: args.option, out: args.out,
+          cache: args.cache, threads: args.threads, maxNewTokens: args["max-new-tokens"], batchSize: args["batch-size"], device: args.device,
+        });
       },
     )
     .demandCommand(1, "name a command (see --help)")

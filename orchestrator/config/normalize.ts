@@ -32,12 +32,14 @@ function fillSection(fields: Fields, given: Mapping, exactlyOne: readonly (reado
 
 function fill(field: Field, value: unknown): unknown {
   if (field.type === "section" && isMapping(value)) return fillSection(field.fields, value, field.exactlyOne ?? []);
+  if (field.type === "records" && Array.isArray(value)) return value.map((item) => (isMapping(item) ? fillSection(field.fields, item, []) : structuredClone(item)));
   return structuredClone(value);
 }
 
 function defaultOf(field: Field): unknown {
   if (field.type === "section") return field.nullable ? null : fillSection(field.fields, {}, field.exactlyOne ?? []);
-  return field.type === "list" && field.default !== null ? [...field.default] : field.default;
+  if (field.type === "map") return { ...field.default };
+  return (field.type === "list" || field.type === "records") && field.default !== null ? [...field.default] : field.default;
 }
 
 export interface PathBases {
@@ -62,7 +64,12 @@ function resolveIn(doc: Mapping, fields: Fields, base: PathBase, dir: string): v
   for (const [key, field] of Object.entries(fields)) {
     const value = doc[key];
     if (field.type === "section" && isMapping(value)) resolveIn(value, field.fields, base, dir);
-    else if (field.type === "string" && field.path === base) doc[key] = resolvePath(value, dir);
+    else if (field.type === "records" && Array.isArray(value)) value.forEach((item) => isMapping(item) && resolveIn(item, field.fields, base, dir));
+    else if (field.type === "map" && field.path === base && isMapping(value)) {
+      for (const [name, path] of Object.entries(value)) value[name] = resolvePath(path, dir);
+    } else if (field.type === "string" && field.path === base && !(typeof value === "string" && field.keywords?.includes(value))) {
+      doc[key] = resolvePath(value, dir);
+    }
   }
 }
 

@@ -45,6 +45,8 @@ export interface StringField extends Documented {
   path?: PathBase;
   /** Names accepted as `builtin:NAME` instead of a path (assets c3l builds and caches itself). */
   builtins?: readonly string[];
+  /** Words accepted as they are instead of a path (never resolved), e.g. evaluate.model: finetuned. */
+  keywords?: readonly string[];
 }
 export interface ListField extends Documented {
   type: "list";
@@ -53,6 +55,19 @@ export interface ListField extends Documented {
   default: readonly string[] | null;
   nullable?: true;
   minItems?: number;
+}
+/** A mapping of names to non-empty strings (e.g. evaluate.benchmarks: {pope: /data/pope}). */
+export interface MapField extends Documented {
+  type: "map";
+  default: Readonly<Record<string, string>>;
+  /** Every value is a file-system path, resolved against this base when relative. */
+  path?: PathBase;
+}
+/** A list of mappings, each with exactly these fields (e.g. finetune.extra_data: [{json, images}]). */
+export interface RecordsField extends Documented {
+  type: "records";
+  fields: Fields;
+  default: readonly [];
 }
 export interface SectionField extends Documented {
   type: "section";
@@ -65,7 +80,7 @@ export interface SectionField extends Documented {
    */
   exactlyOne?: readonly (readonly string[])[];
 }
-export type Field = IntField | FloatField | BoolField | EnumField | StringField | ListField | SectionField;
+export type Field = IntField | FloatField | BoolField | EnumField | StringField | ListField | MapField | RecordsField | SectionField;
 export type Fields = { readonly [key: string]: Field };
 
 export const BUILTIN_PREFIX = "builtin:";
@@ -75,6 +90,35 @@ export const DEFAULT_PROMPTS = [
   "Write {k} question-answer pairs about this image. Ask about objects, colours, positions and counts that are visible in it. Format: Q: ... A: ...",
   "Describe this image through {k} questions and their answers, one pair per line, as Q: ... A: ...",
 ] as const;
+
+/**
+ * The training settings shared by every training stage (contrast, finetune): how long, the
+ * optimizer and its schedule, LoRA, checkpoints. `section` names the section in the docs.
+ */
+function trainingFields(section: string, defaults: { steps: number | null; epochs: number | null; lr: number }) {
+  return {
+    steps: { type: "int", default: defaults.steps, nullable: true, min: 1, doc: "Optimizer steps to train (or null and set epochs)." },
+    epochs: { type: "int", default: defaults.epochs, nullable: true, min: 1, doc: "Passes over the training examples (or null and set steps)." },
+    batch_size: { type: "int", default: 4, min: 1, doc: "Examples per micro-batch." },
+    lr: { type: "float", default: defaults.lr, min: 0, exclusiveMin: true, doc: "Peak learning rate (AdamW)." },
+    weight_decay: { type: "float", default: 0.0, min: 0, doc: "AdamW weight decay." },
+    schedule: { type: "enum", values: ["constant", "linear", "cosine"], default: "cosine", doc: "Learning-rate schedule after warm-up." },
+    warmup_steps: { type: "int", default: 0, min: 0, doc: `Linear warm-up steps; at most ${section}.steps.` },
+    grad_clip: { type: "float", default: 1.0, min: 0, doc: "Maximum gradient norm; 0 disables clipping." },
+    grad_accum_steps: { type: "int", default: 1, min: 1, doc: "Micro-batches per optimizer step." },
+    lora: {
+      type: "section", nullable: true,
+      doc: `LoRA adapters on the language model; null trains the projector and language model in full (the vision tower stays frozen either way). Turn on with ${section}.lora={r: 8} or +${section}.lora.r=8.`,
+      fields: {
+        r: { type: "int", default: 8, min: 1, doc: "LoRA rank." },
+        alpha: { type: "float", default: 16.0, min: 0, exclusiveMin: true, doc: "LoRA scaling α." },
+        dropout: { type: "float", default: 0.05, min: 0, max: 1, exclusiveMax: true, doc: "Dropout on the LoRA path." },
+        target_modules: { type: "list", items: "string", default: null, nullable: true, minItems: 1, doc: "Module names to adapt; null: the language model's attention projections." },
+      },
+    },
+    checkpoint_every: { type: "int", default: 10, min: 1, doc: "Optimizer steps between checkpoints (a resumed run continues from the last one)." },
+  } as const satisfies Fields;
+}
 
 export const SCHEMA = {
   seed: { type: "int", default: 0, min: 0, max: 4294967295, doc: "Seed for every random choice: prompt choice, sampling, data order, training." },
@@ -158,26 +202,7 @@ export const SCHEMA = {
       lambda_cl: { type: "float", default: 0.1, min: 0, doc: "Weight λ of the contrastive loss." },
       beta: { type: "float", default: 0.1, min: 0, exclusiveMin: true, doc: "Preference strength β (form: preference)." },
       projection_head: { type: "bool", default: false, doc: "A linear projection head on the pooled hidden states (infonce_hidden)." },
-      steps: { type: "int", default: 20, nullable: true, min: 1, doc: "Optimizer steps to train (or null and set epochs)." },
-      epochs: { type: "int", default: null, nullable: true, min: 1, doc: "Passes over the selected examples (or null and set steps)." },
-      batch_size: { type: "int", default: 4, min: 1, doc: "Examples per micro-batch." },
-      lr: { type: "float", default: 1.0e-4, min: 0, exclusiveMin: true, doc: "Peak learning rate (AdamW)." },
-      weight_decay: { type: "float", default: 0.0, min: 0, doc: "AdamW weight decay." },
-      schedule: { type: "enum", values: ["constant", "linear", "cosine"], default: "cosine", doc: "Learning-rate schedule after warm-up." },
-      warmup_steps: { type: "int", default: 0, min: 0, doc: "Linear warm-up steps; at most contrast.steps." },
-      grad_clip: { type: "float", default: 1.0, min: 0, doc: "Maximum gradient norm; 0 disables clipping." },
-      grad_accum_steps: { type: "int", default: 1, min: 1, doc: "Micro-batches per optimizer step." },
-      lora: {
-        type: "section", nullable: true,
-        doc: "LoRA adapters on the language model; null trains the projector and language model in full. Turn on with contrast.lora={r: 8} or +contrast.lora.r=8.",
-        fields: {
-          r: { type: "int", default: 8, min: 1, doc: "LoRA rank." },
-          alpha: { type: "float", default: 16.0, min: 0, exclusiveMin: true, doc: "LoRA scaling α." },
-          dropout: { type: "float", default: 0.05, min: 0, max: 1, exclusiveMax: true, doc: "Dropout on the LoRA path." },
-          target_modules: { type: "list", items: "string", default: null, nullable: true, minItems: 1, doc: "Module names to adapt; null: the language model's attention projections." },
-        },
-      },
-      checkpoint_every: { type: "int", default: 10, min: 1, doc: "Optimizer steps between checkpoints (a resumed run continues from the last one)." },
+      ...trainingFields("contrast", { steps: 20, epochs: null, lr: 1.0e-4 }),
     },
   },
   final: {
@@ -187,6 +212,44 @@ export const SCHEMA = {
       budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the top ones by I2C)." },
       per_image_cap: { type: "int", default: null, nullable: true, min: 1, doc: "At most this many pairs per image; null: no cap." },
       dedup: { type: "bool", default: true, doc: "Drop exact duplicate (image, question, answer) pairs." },
+    },
+  },
+  finetune: {
+    type: "section",
+    doc: "Instruction-tuning a target model on the final dataset (the paper's evaluation protocol): loss on answer tokens only, vision tower frozen, full or LoRA. Runs after filter when enabled. Exactly one of steps/epochs is non-null.",
+    exactlyOne: [["steps", "epochs"]],
+    fields: {
+      enabled: { type: "bool", default: false, doc: "Run the finetune stage." },
+      model_dir: {
+        type: "string", default: null, nullable: true, path: "config_dir", builtins: ["smoke-llava"],
+        doc: "The target model: a LOCAL transformers checkpoint folder (relative to the config file) or builtin:NAME; null: the run's base generator (generator.model_dir, not the contrast-trained one).",
+      },
+      extra_data: {
+        type: "records", default: [],
+        doc: "Other LLaVA-format conversation JSON files mixed into the training data, each with the folder its image paths are relative to (both relative to the config file).",
+        fields: {
+          json: { type: "string", default: null, path: "config_dir", doc: "A LLaVA conversation JSON file ([{id, image, conversations}])." },
+          images: { type: "string", default: null, path: "config_dir", doc: "The folder its records' image paths are relative to." },
+        },
+      },
+      ...trainingFields("finetune", { steps: null, epochs: 1, lr: 2.0e-5 }),
+      seed: { type: "int", default: null, nullable: true, min: 0, max: 4294967295, doc: "Seed of the data order and training; null: the run's seed." },
+    },
+  },
+  evaluate: {
+    type: "section",
+    doc: "Benchmarks run on a model after filter (and finetune); runs when evaluate.benchmarks is non-empty. Every raw prediction is cached per question id, so an interrupted evaluation resumes.",
+    fields: {
+      benchmarks: {
+        type: "map", default: {}, path: "config_dir",
+        doc: "Benchmark name → its file or folder in its published format (relative to the config file), e.g. {pope: /data/pope}.",
+      },
+      model: {
+        type: "string", default: null, nullable: true, path: "config_dir", keywords: ["finetuned", "generator", "base"],
+        doc: "The model evaluated: finetuned (the finetune stage's export), generator (the contrast-trained generator), base (generator.model_dir), or a local checkpoint folder; null: finetuned when finetune.enabled, else generator.",
+      },
+      options: { type: "map", default: {}, doc: "Benchmark options passed to the evaluators as name → value strings (e.g. a SEED-Bench protocol)." },
+      max_new_tokens: { type: "int", default: 16, min: 1, doc: "Token limit per generated answer." },
     },
   },
   worker: {
@@ -244,12 +307,29 @@ export interface C3lConfig {
   };
   scoring: { estimator: "kl" | "logratio"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
   selection: { neg_quantile: number; in_batch_negatives: boolean };
-  contrast: {
+  contrast: Flat<{
     form: "infonce_hidden" | "infonce_loglik" | "preference" | "none";
     tau: number;
     lambda_cl: number;
     beta: number;
     projection_head: boolean;
+  } & TrainingConfig>;
+  final: { budget: number; per_image_cap: number | null; dedup: boolean };
+  finetune: Flat<{
+    enabled: boolean;
+    model_dir: string | null;
+    extra_data: { json: string; images: string }[];
+  } & TrainingConfig & { seed: number | null }>;
+  evaluate: { benchmarks: Record<string, string>; model: string | null; options: Record<string, string>; max_new_tokens: number };
+  worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
+  runs_dir: string;
+}
+
+/** An intersection as one object type (so the schema check below compares like with like). */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/** The training settings every training stage shares (trainingFields above). */
+export interface TrainingConfig {
     steps: number | null;
     epochs: number | null;
     batch_size: number;
@@ -261,10 +341,6 @@ export interface C3lConfig {
     grad_accum_steps: number;
     lora: LoraConfig | null;
     checkpoint_every: number;
-  };
-  final: { budget: number; per_image_cap: number | null; dedup: boolean };
-  worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
-  runs_dir: string;
 }
 
 // The interface above must equal the type the schema describes: tsc fails here when they drift.
@@ -276,6 +352,8 @@ type InferField<F> =
   F extends { type: "enum"; values: readonly (infer V)[] } ? V :
   F extends { type: "string" } ? Nullable<F, string> :
   F extends { type: "list" } ? Nullable<F, string[]> :
+  F extends { type: "map" } ? Record<string, string> :
+  F extends { type: "records"; fields: infer S } ? { -readonly [K in keyof S]: InferField<S[K]> }[] :
   never;
 type SchemaType = InferField<{ type: "section"; fields: typeof SCHEMA }>;
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;

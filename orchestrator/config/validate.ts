@@ -54,11 +54,25 @@ function checkField(field: Field, value: unknown, path: string, problems: string
       value.forEach((item, i) => {
         if (typeof item !== "string" || item === "") problems.push(`${path}[${i}]: expected a non-empty string, got ${describe(item)}`);
       });
+      return;
+    case "map":
+      if (!isMapping(value)) return void bad();
+      for (const [key, item] of Object.entries(value)) {
+        if (typeof item !== "string" || item === "") problems.push(`${path}.${key}: expected ${field.path ? "a path" : "a non-empty string"}, got ${describe(item)}`);
+      }
+      return;
+    case "records":
+      if (!Array.isArray(value)) return void bad();
+      value.forEach((item, i) => {
+        if (!isMapping(item)) problems.push(`${path}[${i}]: expected a mapping with ${Object.keys(field.fields).join(", ")}, got ${describe(item)}`);
+        else checkSection(field.fields, item, `${path}[${i}]`, problems);
+      });
   }
 }
 
 function checkString(field: StringField, value: unknown, path: string, problems: string[], bad: (extra?: string) => void): void {
   if (typeof value !== "string" || value === "") return void bad();
+  if (field.keywords?.includes(value)) return;
   if (value.startsWith(BUILTIN_PREFIX)) {
     const name = value.slice(BUILTIN_PREFIX.length);
     const known = field.builtins ?? [];
@@ -93,10 +107,15 @@ export function expected(field: Field): string {
     case "string": {
       const what = field.pattern ? (field.patternDoc ?? `a string matching ${field.pattern}`) : field.path ? "a path" : "a non-empty string";
       const builtins = field.builtins?.length ? ` or ${field.builtins.map((b) => BUILTIN_PREFIX + b).join(", ")}` : "";
-      return `${what}${builtins}${orNull}`;
+      const keywords = field.keywords?.length ? `${field.keywords.join(", ")} or ` : "";
+      return `${keywords}${what}${builtins}${orNull}`;
     }
     case "list":
       return `a ${field.minItems ? "non-empty " : ""}list of non-empty strings${orNull}`;
+    case "map":
+      return `a mapping of names to ${field.path ? "paths" : "non-empty strings"}`;
+    case "records":
+      return `a list of mappings {${Object.keys(field.fields).join(", ")}}`;
   }
 }
 
@@ -164,9 +183,16 @@ export function validateRules(doc: unknown, configDir: string): string[] {
       if (!isInside(root, folder)) problems.push(`data.images: expected a folder inside data.root (${root}), got ${describe(images)} (${folder})`);
     }
   }
-  const contrast = doc.contrast;
-  if (isMapping(contrast) && isCount(contrast.steps) && isCount(contrast.warmup_steps) && contrast.warmup_steps > contrast.steps) {
-    problems.push(`contrast.warmup_steps: expected at most contrast.steps (${contrast.steps}), got ${contrast.warmup_steps}`);
+  for (const name of ["contrast", "finetune"]) {
+    const training = doc[name];
+    if (isMapping(training) && isCount(training.steps) && isCount(training.warmup_steps) && training.warmup_steps > training.steps) {
+      problems.push(`${name}.warmup_steps: expected at most ${name}.steps (${training.steps}), got ${training.warmup_steps}`);
+    }
+  }
+  const finetune = isMapping(doc.finetune) ? doc.finetune : {};
+  const evaluate = isMapping(doc.evaluate) ? doc.evaluate : {};
+  if (evaluate.model === "finetuned" && finetune.enabled !== true) {
+    problems.push(`evaluate.model: expected generator, base or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"`);
   }
   return problems;
 }
@@ -209,9 +235,30 @@ export function validateFiles(config: Mapping): string[] {
   check("data.root", data.root, "dir");
   check("data.images", data.images, "dir");
   check("data.manifest", data.manifest, "file");
-  if (check("generator.model_dir", generator.model_dir, "dir", " holding a transformers checkpoint") && typeof generator.model_dir === "string" && isAbsolute(generator.model_dir)) {
-    const why = missing(join(generator.model_dir, "config.json"), "file");
-    if (why) problems.push(`generator.model_dir: expected a transformers checkpoint folder (with config.json), got ${describe(generator.model_dir)} (config.json: ${why})`);
+  const checkModel = (path: string, value: unknown) => {
+    if (check(path, value, "dir", " holding a transformers checkpoint") && typeof value === "string" && isAbsolute(value)) {
+      const why = missing(join(value, "config.json"), "file");
+      if (why) problems.push(`${path}: expected a transformers checkpoint folder (with config.json), got ${describe(value)} (config.json: ${why})`);
+    }
+  };
+  checkModel("generator.model_dir", generator.model_dir);
+  const finetune = isMapping(config.finetune) ? config.finetune : {};
+  if (finetune.enabled === true) checkModel("finetune.model_dir", finetune.model_dir);
+  if (finetune.enabled === true && Array.isArray(finetune.extra_data)) {
+    finetune.extra_data.forEach((item, i) => {
+      if (!isMapping(item)) return;
+      check(`finetune.extra_data[${i}].json`, item.json, "file");
+      check(`finetune.extra_data[${i}].images`, item.images, "dir");
+    });
+  }
+  const evaluate = isMapping(config.evaluate) ? config.evaluate : {};
+  if (isMapping(evaluate.benchmarks)) {
+    for (const [name, path] of Object.entries(evaluate.benchmarks)) {
+      if (typeof path === "string" && isAbsolute(path) && missing(path, "dir") && missing(path, "file")) {
+        problems.push(`evaluate.benchmarks.${name}: expected an existing file or folder, got ${describe(path)} (${missing(path, "file")})`);
+      }
+    }
+    if (Object.keys(evaluate.benchmarks).length > 0) checkModel("evaluate.model", evaluate.model);
   }
   return problems;
 }

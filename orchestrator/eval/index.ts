@@ -9,6 +9,8 @@ export { scoreSavedPredictions, type OfflineEvalOptions } from "./offline.js";
 export { parsePopeAnswer, pope, POPE_SPLITS, POPE_SUFFIX, type PopeQuestion } from "./pope.js";
 export { parsePrediction, readPredictions, type PredictionRecord } from "./predictions.js";
 export { benchmarkNames, getBenchmark, resolveOptions } from "./registry.js";
+export { DEFAULT_EVAL_BATCH, DEFAULT_MAX_NEW_TOKENS, evaluateModel, type EvaluateModelOptions, type EvaluateModelResult } from "./run-model.js";
+export { PredictionCache, type CachedPrediction } from "./prediction-cache.js";
 export { buildResults, summarizeResults, writeResults, type BenchResult, type EvalResults } from "./results.js";
 export { seed, type SeedQuestion } from "./seed.js";
 export type * from "./types.js";

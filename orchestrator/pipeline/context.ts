@@ -19,6 +19,10 @@ export interface StageContext {
   readonly images: InputImage[];
   /** The generator this stage starts from: the base model, or the last contrast stage's export. */
   readonly modelDir: string;
+  /** The run's base generator (generator.model_dir resolved), before any training. */
+  readonly baseModelDir: string;
+  /** The model the finetune stage trains: finetune.model_dir resolved, else the base generator. */
+  readonly targetModelDir: string;
   log(line: string): void;
 }
 

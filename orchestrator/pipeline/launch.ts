@@ -33,6 +33,17 @@ interface RunSource {
 interface Assets {
   source: DataSource;
   modelDir: string;
+  /** finetune's target model; the base generator when finetune.model_dir is null. */
+  targetModelDir: string;
+}
+
+async function resolveModel(value: string, key: string): Promise<string> {
+  const builtin = builtinName(value);
+  const dir = builtin ? await BUILTIN_MODELS[builtin]!() : value;
+  if (!existsSync(join(dir, "config.json"))) {
+    throw new InputError(`${key}: ${dir} holds no config.json (a local transformers checkpoint folder is expected)`);
+  }
+  return dir;
 }
 
 async function resolveAssets(config: C3lConfig): Promise<Assets> {
@@ -40,18 +51,18 @@ async function resolveAssets(config: C3lConfig): Promise<Assets> {
   const source: DataSource = dataBuiltin
     ? { ...(await BUILTIN_DATA[dataBuiltin]!()), images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
-  const modelBuiltin = builtinName(config.generator.model_dir);
-  const modelDir = modelBuiltin ? await BUILTIN_MODELS[modelBuiltin]!() : config.generator.model_dir;
-  if (!existsSync(join(modelDir, "config.json"))) {
-    throw new InputError(`generator.model_dir: ${modelDir} holds no config.json (a local transformers checkpoint folder is expected)`);
-  }
-  return { source, modelDir };
+  const modelDir = await resolveModel(config.generator.model_dir, "generator.model_dir");
+  const target = config.finetune.enabled ? config.finetune.model_dir : null;
+  const targetModelDir = target ? await resolveModel(target, "finetune.model_dir") : modelDir;
+  return { source, modelDir, targetModelDir };
 }
 
 function inputSpecs(assets: Assets): Record<string, InputSpec> {
   // resolve, not join: the manifest or image folder may already be absolute.
   const data = resolve(assets.source.root, assets.source.manifest ?? assets.source.images ?? ".");
-  return { data: { path: data, kind: "data" }, model: { path: assets.modelDir, kind: "model" } };
+  const specs: Record<string, InputSpec> = { data: { path: data, kind: "data" }, model: { path: assets.modelDir, kind: "model" } };
+  if (assets.targetModelDir !== assets.modelDir) specs.target_model = { path: assets.targetModelDir, kind: "model" };
+  return specs;
 }
 
 export async function startRun(configFile: string, overrides: string[], name: string | null, options: LaunchOptions): Promise<{ run: RunFolder; summary: RunSummary }> {
@@ -109,7 +120,7 @@ async function execute(run: RunFolder, config: C3lConfig, assets: Assets, inputs
   });
   try {
     await session.start();
-    return await runStages({ config, run, baseModelDir: assets.modelDir, images: inputs.images, skippedInputs: inputs.skipped, session, log: options.log });
+    return await runStages({ config, run, baseModelDir: assets.modelDir, targetModelDir: assets.targetModelDir, images: inputs.images, skippedInputs: inputs.skipped, session, log: options.log });
   } finally {
     await session.stop();
     run.unlock();

@@ -7,12 +7,14 @@ import type { RunSummary } from "../runs/summary.js";
 import { testPause, type StageContext } from "./context.js";
 import type { InputImage, SkippedInput } from "./inputs.js";
 import type { WorkerSession } from "./session.js";
-import { stageSpecs } from "./stages/index.js";
+import { optionalStages, stageSpecs } from "./stages/index.js";
 
 export interface RunnerOptions {
   config: C3lConfig;
   run: RunFolder;
   baseModelDir: string;
+  /** finetune's target model (finetune.model_dir resolved, else the base generator). */
+  targetModelDir: string;
   images: InputImage[];
   skippedInputs: SkippedInput[];
   session: WorkerSession;
@@ -25,7 +27,7 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
   const failedSamples = () => options.skippedInputs.length +
     Object.values(run.states()).reduce((n, s) => n + (s.counts.failed ?? 0), 0);
   run.updateSummary({ status: "running", failed_samples: failedSamples() });
-  for (const spec of stageSpecs(config.rounds)) {
+  for (const spec of stageSpecs(config.rounds, optionalStages(config))) {
     const previous = run.readState(spec.name);
     if (previous?.status === "done") {
       if (spec.trainsGenerator) modelDir = (previous.extra.model_dir as string | undefined) ?? modelDir;
@@ -36,7 +38,8 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
     run.updateSummary({ stage: spec.name, progress: null });
     run.events.append({ type: "stage_start", stage: spec.name, attempt: state.attempts });
     log(`${spec.name}: ${state.attempts > 1 ? `resuming (attempt ${state.attempts})` : "starting"}`);
-    const ctx: StageContext = { config, run, stage: spec.name, session, images: options.images, modelDir, log };
+    const ctx: StageContext = { config, run, stage: spec.name, session, images: options.images, modelDir,
+      baseModelDir: options.baseModelDir, targetModelDir: options.targetModelDir, log };
     let outcome;
     try {
       outcome = await spec.run(ctx);

@@ -1,6 +1,6 @@
 // The comparison of runs: one row per run, columns for changed config values and measured results, changes vs a baseline.
 import { readFileSync } from "node:fs";
-import { flattenConfig, type FlatValue } from "./flatten.js";
+import { canonicalJson, flattenConfig, type FlatValue } from "./flatten.js";
 import type { RunFolder } from "./run-folder.js";
 import { sortStages } from "./stage-names.js";
 import type { StageState } from "./state.js";
@@ -18,7 +18,12 @@ export interface CompareRun {
   final_size: number | null;
   failed_samples: number | null;
   metrics: Record<string, number>;
+  /** per benchmark, how its metrics were measured (the evaluate stage's extra.protocols); {} when unknown */
+  protocols: Record<string, unknown>;
 }
+
+/** The mark on a metric column whose runs measured it under different protocols. */
+export const PROTOCOL_DIFFERS = "†protocol differs";
 
 export type ColumnGroup = "run" | "config" | "counts" | "i2c" | "final" | "metrics" | "seconds";
 
@@ -28,6 +33,8 @@ export interface CompareColumn {
   numeric: boolean;
   /** how a change against the baseline is shown: abs "+0.031", rel "+12.5%" (counts, sizes, seconds); null: none */
   change: "abs" | "rel" | null;
+  /** a metric measured under different protocols in different runs: its numbers are not comparable (no change is computed) */
+  protocol_differs?: true;
 }
 
 export interface Change {
@@ -54,6 +61,8 @@ export interface CompareTable {
   baseline: string;
   columns: CompareColumn[];
   rows: CompareRow[];
+  /** what a reader must know, e.g. which metrics' protocols differ and how */
+  notes: string[];
 }
 
 export const I2C_FIELDS = ["mean", "q10", "q50", "q90", "share_below_0"] as const;
@@ -91,7 +100,27 @@ export function loadCompareRun(run: RunFolder, warn: (message: string) => void =
     final_size: summary?.final?.size ?? null,
     failed_samples: summary ? summary.failed_samples : null,
     metrics: summary?.metrics ?? {},
+    protocols: protocolsOf(states.evaluate?.extra.protocols),
   };
+}
+
+function protocolsOf(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** The benchmark a metric belongs to: `pope.f1` → pope. */
+function benchOf(metric: string): string {
+  const dot = metric.indexOf(".");
+  return dot === -1 ? metric : metric.slice(0, dot);
+}
+
+/** Each run's protocol for the benchmark (as canonical JSON; "unknown" when not recorded), over the runs that have the metric. */
+function protocolsDiffer(runs: CompareRun[], metric: string): string[] | null {
+  const bench = benchOf(metric);
+  const seen = runs.filter((r) => typeof r.metrics[metric] === "number")
+    .map((r) => `${r.id}: ${bench in r.protocols ? canonicalJson(r.protocols[bench]) : "unknown"}`);
+  const distinct = new Set(seen.map((line) => line.slice(line.indexOf(": ") + 2)));
+  return distinct.size > 1 ? seen : null;
 }
 
 /**
@@ -133,7 +162,17 @@ export function buildComparison(runs: CompareRun[], options: { baselineIndex?: n
   }
   add("final_size", "final", "rel", (i) => runs[i]?.final_size ?? undefined);
   add("failed_samples", "final", "rel", (i) => runs[i]?.failed_samples ?? undefined);
-  for (const m of [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort()) add(`metric.${m}`, "metrics", "abs", (i) => runs[i]?.metrics[m]);
+  const notes: string[] = [];
+  for (const m of [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort()) {
+    add(`metric.${m}`, "metrics", "abs", (i) => runs[i]?.metrics[m]);
+    const differs = protocolsDiffer(runs, m);
+    const column = columns.find((c) => c.key === `metric.${m}`);
+    if (differs && column) {
+      column.protocol_differs = true;
+      column.change = null; // numbers measured differently are never set against each other
+      notes.push(`metric.${m} ${PROTOCOL_DIFFERS}: ${benchOf(m)} was measured under different protocols, so its values are not comparable:\n${differs.map((l) => `  ${l}`).join("\n")}`);
+    }
+  }
   for (const stage of stageNames) add(`${stage}.seconds`, "seconds", "rel", (i) => runs[i]?.stages[stage]?.seconds ?? undefined);
   add("total.seconds", "seconds", "rel", (i) => {
     const secs = Object.values(runs[i]?.stages ?? {}).map((s) => s.seconds).filter((s): s is number => typeof s === "number");
@@ -146,6 +185,7 @@ export function buildComparison(runs: CompareRun[], options: { baselineIndex?: n
   const base = rows[baselineIndex] ?? {};
   return {
     baseline: runs[baselineIndex]?.id ?? "",
+    notes,
     columns: kept,
     rows: runs.map((r, i) => {
       const values = Object.fromEntries(kept.map((c) => [c.key, (rows[i] as Record<string, Cell>)[c.key] ?? null]));

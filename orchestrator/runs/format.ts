@@ -1,5 +1,5 @@
 // Renders tables for the terminal (aligned text), Markdown, CSV and JSON; used by `c3l runs` and `c3l compare`.
-import { formatNumber, type Cell, type CompareTable } from "./compare.js";
+import { formatNumber, PROTOCOL_DIFFERS, type Cell, type CompareColumn, type CompareTable } from "./compare.js";
 
 export type Align = "left" | "right";
 
@@ -42,8 +42,9 @@ export type CompareFormat = "table" | "md" | "csv" | "json";
 export function renderComparison(table: CompareTable, format: CompareFormat): string {
   if (format === "json") return `${JSON.stringify(table, null, 2)}\n`;
   const cols = table.columns;
+  const title = (c: CompareColumn) => (c.protocol_differs ? `${c.key} ${PROTOCOL_DIFFERS}` : c.key);
   if (format === "csv") {
-    const headers = ["baseline", ...cols.flatMap((c) => (c.change ? [c.key, `${c.key}.change`] : [c.key]))];
+    const headers = ["baseline", ...cols.flatMap((c) => (c.change ? [c.key, `${c.key}.change`] : [title(c)]))];
     const rows = table.rows.map((r) => [
       String(r.baseline),
       ...cols.flatMap((c) => {
@@ -54,7 +55,7 @@ export function renderComparison(table: CompareTable, format: CompareFormat): st
     ]);
     return renderCsv(headers, rows);
   }
-  const headers = ["base", ...cols.map((c) => c.key)];
+  const headers = ["base", ...cols.map(title)];
   const align: Align[] = ["left", ...cols.map((c): Align => (c.numeric ? "right" : "left"))];
   const rows = table.rows.map((r) => [
     r.baseline ? "*" : "",

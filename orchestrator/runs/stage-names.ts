@@ -3,14 +3,14 @@ import { RunStoreError } from "./errors.js";
 
 const STAGE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const ROUND_STEPS = ["generate", "score", "select", "contrast"];
-const FINAL_STEPS = ["regenerate", "rescore", "filter"];
+const FINAL_STEPS = ["regenerate", "rescore", "filter", "finetune", "evaluate"];
 
 export function checkStageName(stage: string): string {
   if (!STAGE_NAME.test(stage)) throw new RunStoreError(`stage name ${JSON.stringify(stage)} is not [a-z0-9][a-z0-9_-]*`);
   return stage;
 }
 
-/** r0-generate … r0-contrast, r1-…, regenerate, rescore, filter, then any other stage by name. */
+/** r0-generate … r0-contrast, r1-…, regenerate, rescore, filter, finetune, evaluate, then any other stage by name. */
 export function compareStages(a: string, b: string): number {
   const ka = orderKey(a);
   const kb = orderKey(b);

@@ -125,6 +125,34 @@ describe("validation", () => {
     ]);
   });
 
+  test("finetune and evaluate: shapes, the shared training fields, extra_data items, benchmark paths, model keywords", () => {
+    expect(problemsOf({
+      finetune: { enabled: true, steps: 4, warmup_steps: 9, lr: 0, extra_data: [{ json: "a.json" }, "b.json"], lora: { r: 0 } },
+      evaluate: { benchmarks: { pope: 3 }, options: [], model: "" },
+    })).toEqual([
+      "finetune.extra_data[0].images: expected a path, got null",
+      'finetune.extra_data[1]: expected a mapping with json, images, got "b.json"',
+      "finetune.lr: expected a number > 0, got 0",
+      "finetune.lora.r: expected an integer >= 1, got 0",
+      "evaluate.benchmarks.pope: expected a path, got 3",
+      'evaluate.model: expected finetuned, generator, base or a path or null, got ""',
+      "evaluate.options: expected a mapping of names to non-empty strings, got a list []",
+      "finetune.warmup_steps: expected at most finetune.steps (4), got 9",
+    ]);
+    expect(problemsOf({ evaluate: { model: "finetuned", benchmarks: { pope: "p" } } })).toEqual([
+      'evaluate.model: expected generator, base or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"',
+    ]);
+    const r = resolveDocument(
+      { finetune: { enabled: true, epochs: 2, extra_data: [{ json: "x/a.json", images: "x/img" }] }, evaluate: { benchmarks: { pope: "pope" }, model: "base" } },
+      { configDir: "/cfg", checkFiles: false },
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.config!.finetune).toMatchObject({ steps: null, epochs: 2, lr: 2e-5, model_dir: null, seed: null, extra_data: [{ json: "/cfg/x/a.json", images: "/cfg/x/img" }] });
+    expect(r.config!.evaluate).toEqual({ benchmarks: { pope: "/cfg/pope" }, model: "base", options: {}, max_new_tokens: 16 });
+    const path = resolveDocument({ evaluate: { model: "ckpt" } }, { configDir: "/cfg", checkFiles: false });
+    expect(path.config!.evaluate.model).toBe("/cfg/ckpt");
+  });
+
   test("a top level that is not a mapping", () => {
     expect(problemsOf([1, 2])).toEqual(["(top level): expected a mapping of sections, got a list [1,2]"]);
   });

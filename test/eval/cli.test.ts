@@ -72,7 +72,8 @@ describe("c3l eval --predictions", () => {
     ["a TSV missing a column", () => ["--predictions", preds, "--bench", `mmbench=${writeTsv(join(dir, "nohint.tsv"), MMBENCH_HEADER.filter((h) => h !== "hint"), mmbenchRows())}`], /nohint\.tsv:1: the header lacks column hint/],
     ["an unknown benchmark", () => ["--predictions", preds, "--bench", `mmbenhc=${tsv}`], /unknown benchmark "mmbenhc" \(did you mean mmbench\?\)/],
     ["an unknown option", () => ["--predictions", preds, "--bench", `mmbench=${tsv}`, "--option", "mmbench.mod=single"], /mmbench has no option "mod" \(did you mean mode\?\)/],
-    ["a model folder", () => ["/some/model", "--bench", `pope=${pope}`], /^c3l: running a model is not implemented yet; use --predictions$/],
+    ["a model folder and --predictions", () => ["/some/model", "--predictions", preds, "--bench", `pope=${pope}`], /^c3l: give either a model directory or --predictions, not both$/],
+    ["--cache without a model", () => ["--predictions", preds, "--bench", `pope=${pope}`, "--cache", join(dir, "c.jsonl")], /^c3l: --cache is for running a model/],
     ["a --bench without a path", () => ["--predictions", preds, "--bench", "pope"], /--bench "pope": expected NAME=PATH/],
   ])("%s → exit 2, named on stderr, nothing on stdout", async (_name, args, message) => {
     const r = await c3l(["eval", ...args()]);

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { filterTopPairs, toLlavaConversations } from "../../orchestrator/pipeline/filter.js";
 import { chunk, chunkSeed, seededIndex, seededPermutation } from "../../orchestrator/pipeline/plan.js";
+import { conversationExamples } from "../../orchestrator/pipeline/stages/finetune.js";
 import { stageSpecs } from "../../orchestrator/pipeline/stages/index.js";
 import { selectPseudoLabels, type ScoredPair } from "../../orchestrator/pipeline/select.js";
 
@@ -83,5 +84,41 @@ describe("stage declarations", () => {
       expect(spec.outputs).toContain(`samples/${spec.name}.jsonl`);
     });
     expect(specs.at(-1)!.outputs).toContain("final/dataset.json");
+  });
+
+  test("finetune and evaluate follow filter, each only when configured", () => {
+    const names = (o: { finetune: boolean; evaluate: boolean }) => stageSpecs(1, o).map((s) => s.name).slice(7);
+    expect(names({ finetune: false, evaluate: false })).toEqual([]);
+    expect(names({ finetune: true, evaluate: false })).toEqual(["finetune"]);
+    expect(names({ finetune: false, evaluate: true })).toEqual(["evaluate"]);
+    const specs = stageSpecs(1, { finetune: true, evaluate: true });
+    expect(specs.slice(6).map((s) => s.name)).toEqual(["filter", "finetune", "evaluate"]);
+    specs.forEach((spec, i) => {
+      for (const input of spec.inputs) expect(specs.slice(0, i).map((s) => s.name)).toContain(input);
+      expect(spec.outputs.some((o) => o.startsWith(`samples/${spec.name}`))).toBe(true);
+    });
+    expect(specs.find((s) => s.name === "finetune")!.outputs).toContain("models/finetune/");
+    expect(specs.find((s) => s.name === "evaluate")!.outputs).toContain("eval/results.json");
+  });
+});
+
+describe("finetune examples", () => {
+  test("one example per (human, gpt) turn pair, <image> stripped, images resolved, text-only records counted", () => {
+    const records = [
+      { id: "a", image: "imgs/a.png", conversations: [
+        { from: "human", value: "<image>\nwhat colour ?" }, { from: "gpt", value: "red ." },
+        { from: "human", value: "how many ?" }, { from: "gpt", value: " two " },
+      ] },
+      { id: "t", conversations: [{ from: "human", value: "hi" }, { from: "gpt", value: "hello" }] },
+    ];
+    const r = conversationExamples(records, "d.json", (image) => `/root/${image}`, "x:");
+    expect(r.text_only).toBe(1);
+    expect(r.examples).toEqual([
+      { id: "x:a#0", image_path: "/root/imgs/a.png", context: "what colour ?", positive: "red .", negatives: [] },
+      { id: "x:a#1", image_path: "/root/imgs/a.png", context: "how many ?", positive: "two", negatives: [] },
+    ]);
+    expect(() => conversationExamples([{ id: "b", image: "b.png", conversations: [{ from: "gpt", value: "x" }, { from: "human", value: "y" }] }], "d.json", (i) => i))
+      .toThrow(/d\.json: record 0 \(id "b"\): turns 0 and 1/);
+    expect(() => conversationExamples({}, "d.json", (i) => i)).toThrow(/d\.json: expected a JSON list/);
   });
 });

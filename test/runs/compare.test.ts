@@ -11,11 +11,29 @@ function run(id: string, tau: number, pairs: number, mean: number, seconds: numb
     config: { seed: 0, contrast: { tau, lr: 1e-4 }, generation: { prompts: ["a", "b"] } },
     stages: { "r0-generate": { counts: { pairs, images: 10 }, seconds } },
     i2c: { "r0-score": { n: pairs, mean, q10: -0.1, q25: 0, q50: mean, q75: 1, q90: 1, share_below_0: 0.2 } },
-    final_size: pairs, failed_samples: 0, metrics: {},
+    final_size: pairs, failed_samples: 0, metrics: {}, protocols: {},
   };
 }
 
 describe("comparison model", () => {
+  test("a metric measured under different protocols is marked, gets no change, and is explained in a note", () => {
+    const withEval = (id: string, f1: number, acc: number, seedProtocol: string): CompareRun => ({
+      ...run(id, 0.1, 100, 0.4, 10), metrics: { "pope.f1": f1, "seed.accuracy": acc },
+      protocols: { pope: { parse: "first sentence; no/not -> no" }, seed: { protocol: seedProtocol } },
+    });
+    const t = buildComparison([withEval("a", 0.8, 0.5, "generation"), withEval("b", 0.85, 0.6, "likelihood")]);
+    const col = (key: string) => t.columns.find((c) => c.key === key)!;
+    expect(col("metric.pope.f1").protocol_differs).toBeUndefined();
+    expect(t.rows[1]?.changes["metric.pope.f1"]?.text).toBe("+0.05");
+    expect(col("metric.seed.accuracy")).toMatchObject({ protocol_differs: true, change: null });
+    expect(t.rows[1]?.changes["metric.seed.accuracy"]).toBeUndefined();
+    expect(t.notes).toHaveLength(1);
+    expect(t.notes[0]).toMatch(/metric\.seed\.accuracy †protocol differs[\s\S]*a: .*generation[\s\S]*b: .*likelihood/);
+    const text = renderComparison(t, "table");
+    expect(text.split("\n")[0]).toContain("metric.seed.accuracy †protocol differs");
+    expect(text).not.toMatch(/0\.6 \(/); // no change shown beside it
+  });
+
   test("config columns are the keys that differ; results always; changes against the baseline", () => {
     const t = buildComparison([run("a", 0.1, 100, 0.4, 10), run("b", 0.5, 125, 0.431, 10)]);
     const keys = t.columns.map((c) => c.key);

@@ -1,29 +1,16 @@
 // contrast (the contrastive learning module): fine-tune the generator on the pseudo-labels with
 // L = L_LM + lambda·L_CL, checkpointing every N optimizer steps. A killed run or a dead worker
 // continues from the last checkpoint with the same data order and RNG; the trained generator is
-// exported so every later stage (and a resumed process) loads exactly it.
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+// exported so every later stage (and a resumed process) loads exactly it. The loop itself is
+// ../training-loop.ts, shared with finetune.
 import type { TrainExample } from "../../protocol/index.js";
-import { WorkerError, WorkerReplyError } from "../../worker/index.js";
-import { imageById, openSamples, progressFor, readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { formatPair, seededPermutation } from "../plan.js";
+import { imageById, readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { formatPair } from "../plan.js";
 import type { Selection } from "../select.js";
-import { GENERATOR_ID } from "../session.js";
+import { trainAndExport } from "../training-loop.js";
 import type { GeneratedRecord } from "./generate.js";
 
-export interface StepRecord {
-  id: string; // micro-NNNNNNNN
-  micro: number;
-  step: number;
-  loss: number | null;
-  loss_lm: number | null;
-  loss_cl: number | null;
-  lr: number | null;
-  grad_norm: number | null;
-  skipped_examples: number;
-  failed: string | null; // why this micro-batch was given up, or null
-}
+export { latestCheckpoint, type StepRecord } from "../training-loop.js";
 
 export function trainingExamples(ctx: StageContext, selectStage: string, generateStage: string): TrainExample[] {
   const images = imageById(ctx);
@@ -39,13 +26,6 @@ export function trainingExamples(ctx: StageContext, selectStage: string, generat
     }));
 }
 
-/** The newest complete checkpoint folder (its checkpoint.json is written last), or null. */
-export function latestCheckpoint(dir: string): string | null {
-  if (!existsSync(dir)) return null;
-  const steps = readdirSync(dir).filter((name) => /^step-\d{8}$/.test(name) && existsSync(join(dir, name, "checkpoint.json"))).sort();
-  return steps.length ? join(dir, steps[steps.length - 1]!) : null;
-}
-
 export function runContrast(selectStage: string, generateStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
     const c = ctx.config.contrast;
@@ -54,91 +34,14 @@ export function runContrast(selectStage: string, generateStage: string) {
       ctx.log(`${ctx.stage}: no image has both a positive and a negative pseudo-label; the generator is not trained`);
       return { counts: { examples: 0, steps: 0 }, extra: { model_dir: ctx.modelDir } };
     }
-    const perEpoch = Math.ceil(examples.length / c.batch_size);
-    const totalSteps = c.steps ?? Math.max(1, Math.ceil((c.epochs! * perEpoch) / c.grad_accum_steps));
-    const totalMicro = totalSteps * c.grad_accum_steps;
-    const microBatch = (m: number): TrainExample[] => {
-      const order = seededPermutation(examples.length, ctx.config.seed, `${ctx.stage}#epoch${Math.floor(m / perEpoch)}`);
-      const j = m % perEpoch;
-      return order.slice(j * c.batch_size, (j + 1) * c.batch_size).map((i) => examples[i]!);
-    };
-    const checkpoints = ctx.run.checkpointsDir(ctx.stage);
-    const setup = {
-      model_id: GENERATOR_ID, lr: c.lr, total_steps: totalSteps, weight_decay: c.weight_decay, warmup_steps: c.warmup_steps,
-      schedule: c.schedule, grad_clip: c.grad_clip, grad_accum_steps: c.grad_accum_steps, form: c.form, tau: c.tau,
-      lambda_cl: c.lambda_cl, beta: c.beta, in_batch_negatives: ctx.config.selection.in_batch_negatives, seed: ctx.config.seed,
-      lora: c.lora && { r: c.lora.r, alpha: c.lora.alpha, dropout: c.lora.dropout ?? undefined, target_modules: c.lora.target_modules ?? undefined },
-    };
-
-    /** Fresh generator from the stage's start model, then the last checkpoint (or a new trainer). */
-    const restore = async (): Promise<number> => {
-      await ctx.session.reloadModel(ctx.modelDir);
-      const latest = latestCheckpoint(checkpoints);
-      if (!latest) {
-        await ctx.session.request("setup_training", setup);
-        return 0;
-      }
-      const loaded = await ctx.session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
-      ctx.log(`${ctx.stage}: continuing from ${latest}`);
-      return (loaded.data_position as { micro: number }).micro;
-    };
-
-    const out = openSamples<StepRecord>(ctx);
-    const records = out.read().records;
-    const givenUp = new Set([...records.values()].filter((r) => r.failed).map((r) => r.micro));
-    const progress = progressFor(ctx, totalMicro);
-    let m = await restore();
-    progress.skip(m);
-    let failures = 0;
-    try {
-      while (m < totalMicro) {
-        if (givenUp.has(m)) {
-          m++;
-          continue;
-        }
-        const id = `micro-${String(m).padStart(8, "0")}`;
-        try {
-          const r = await ctx.session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
-          failures = 0;
-          if (!records.has(id)) {
-            const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
-              grad_norm: r.grad_norm, skipped_examples: r.errors.length, failed: null };
-            out.append([record]);
-            records.set(id, record);
-          }
-          m++;
-          progress.advance(1);
-          if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
-            await ctx.session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
-          }
-        } catch (err) {
-          if (!(err instanceof WorkerError)) throw err;
-          failures++;
-          ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${failures}/${ctx.config.worker.max_attempts} failed: ${err.message.split("\n")[0]}`);
-          if (failures >= ctx.config.worker.max_attempts) {
-            const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
-              skipped_examples: microBatch(m).length, failed: err.message.split("\n")[0]! };
-            out.append([record]);
-            records.set(id, record);
-            givenUp.add(m);
-            failures = 0;
-          }
-          if (!(err instanceof WorkerReplyError)) await ctx.session.restart();
-          m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
-        }
-      }
-    } finally {
-      out.close();
-    }
-    const exportDir = join(ctx.run.dir, "models", ctx.stage);
-    rmSync(exportDir, { recursive: true, force: true }); // a killed earlier export may have left part of it
-    await ctx.session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
-    ctx.session.modelIsNow(exportDir);
-    const steps = [...records.values()].filter((r) => !r.failed).sort((a, b) => a.micro - b.micro);
-    const last = steps[steps.length - 1];
+    const result = await trainAndExport(ctx, {
+      examples, startModelDir: ctx.modelDir, training: c, seed: ctx.config.seed,
+      loss: { form: c.form, tau: c.tau, lambda_cl: c.lambda_cl, beta: c.beta, in_batch_negatives: ctx.config.selection.in_batch_negatives, projection_head: c.projection_head },
+    });
+    const { steps } = result;
     return {
-      counts: { examples: examples.length, steps: totalSteps, micro_batches: steps.length, failed_micro_batches: givenUp.size },
-      extra: { model_dir: exportDir, first_loss: steps[0]?.loss ?? null, last_loss: last?.loss ?? null },
+      counts: { examples: examples.length, steps: result.totalSteps, micro_batches: steps.length, failed_micro_batches: result.failedMicroBatches },
+      extra: { model_dir: result.exportDir, first_loss: steps[0]?.loss ?? null, last_loss: steps[steps.length - 1]?.loss ?? null },
     };
   };
 }

@@ -1,7 +1,10 @@
 // The stage registry: each stage name maps to what it runs and which earlier stages it reads.
 import type { StageContext, StageOutcome } from "../context.js";
+import type { C3lConfig } from "../../config/index.js";
 import { runContrast } from "./contrast.js";
+import { EVAL_CACHE, EVAL_RESULTS, runEvaluate } from "./evaluate.js";
 import { runFilter } from "./filter.js";
+import { runFinetune } from "./finetune.js";
 import { runGenerate } from "./generate.js";
 import { runScore } from "./score.js";
 import { runSelect } from "./select.js";
@@ -17,7 +20,18 @@ export interface StageSpec {
 
 const samples = (stage: string) => `samples/${stage}.jsonl`;
 
-export function stageSpecs(rounds: number): StageSpec[] {
+/** Which optional stages run after filter. */
+export interface OptionalStages {
+  finetune: boolean;
+  evaluate: boolean;
+}
+
+/** The optional stages a config turns on: finetune when finetune.enabled, evaluate when it names benchmarks. */
+export function optionalStages(config: C3lConfig): OptionalStages {
+  return { finetune: config.finetune.enabled, evaluate: Object.keys(config.evaluate.benchmarks).length > 0 };
+}
+
+export function stageSpecs(rounds: number, optional: OptionalStages = { finetune: false, evaluate: false }): StageSpec[] {
   const specs: StageSpec[] = [];
   for (let r = 0; r < rounds; r++) {
     const p = `r${r}-`;
@@ -37,5 +51,13 @@ export function stageSpecs(rounds: number): StageSpec[] {
     { name: "rescore", inputs: ["regenerate"], outputs: [samples("rescore")], run: runScore("regenerate") },
     { name: "filter", inputs: ["rescore"], outputs: [samples("filter"), "final/dataset.json"], run: runFilter("rescore") },
   );
+  if (optional.finetune) {
+    specs.push({
+      name: "finetune", inputs: ["filter"], outputs: [samples("finetune"), "checkpoints/finetune/", "models/finetune/"], run: runFinetune,
+    });
+  }
+  if (optional.evaluate) {
+    specs.push({ name: "evaluate", inputs: optional.finetune ? ["finetune"] : [], outputs: [EVAL_CACHE, EVAL_RESULTS], run: runEvaluate });
+  }
   return specs;
 }

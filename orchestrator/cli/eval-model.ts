@@ -1,0 +1,77 @@
+// `c3l eval <model-dir> --bench NAME=PATH …`: start a worker, run evaluateModel, print the metrics as JSON.
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { EvalInputError } from "../eval/errors.js";
+import { splitAssignment } from "../eval/registry.js";
+import { summarizeResults, writeResults } from "../eval/results.js";
+import { evaluateModel } from "../eval/run-model.js";
+import { BUILTIN_MODELS, builtinName } from "../pipeline/builtins.js";
+import { BatchFailedError, WorkerSession } from "../pipeline/session.js";
+import { InputError } from "../pipeline/errors.js";
+import { EXIT } from "./exit-codes.js";
+
+export interface EvalModelCommandOptions {
+  model: string;
+  bench: string[];
+  option: string[];
+  out?: string;
+  cache?: string;
+  threads: number;
+  maxNewTokens?: number;
+  batchSize?: number;
+  device?: string;
+}
+
+export async function evalModelCommand(o: EvalModelCommandOptions): Promise<number> {
+  const log = (line: string) => process.stderr.write(`c3l eval: ${line}\n`);
+  if (o.bench.length === 0) throw new EvalInputError("name a benchmark file: --bench NAME=PATH");
+  const benches: Record<string, string> = {};
+  for (const arg of o.bench) {
+    const [name, path] = splitAssignment(arg, "--bench");
+    if (name in benches) throw new EvalInputError(`--bench ${name} is given twice`);
+    benches[name] = resolve(path);
+  }
+  const options: Record<string, string> = {};
+  for (const arg of o.option) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw new EvalInputError(`--option ${JSON.stringify(arg)}: expected BENCH.KEY=VALUE, e.g. mmbench.mode=single`);
+    options[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  const modelDir = await resolveModel(o.model);
+  // Without --cache, answers go next to --out (so a rerun resumes), else to a fresh temp folder.
+  const cacheFile = resolve(o.cache ?? (o.out ? `${o.out}.predictions.jsonl` : join(mkdtempSync(join(tmpdir(), "c3l-eval-")), "predictions.jsonl")));
+  log(`caching predictions in ${cacheFile}`);
+  const session = new WorkerSession({
+    threads: o.threads, requestTimeoutMs: 600_000, startTimeoutMs: 120_000, maxAttempts: 3,
+    logFile: `${cacheFile}.worker.log`, device: o.device ?? "cpu", dtype: "float32", log,
+  });
+  try {
+    await session.start();
+    const { results } = await evaluateModel({ session, modelDir, benches, options, cacheFile, maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, log });
+    if (o.out) writeResults(resolve(o.out), results);
+    process.stdout.write(`${JSON.stringify(summarizeResults(results), null, 2)}\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof BatchFailedError) {
+      log(`${err.message}; the answers so far are cached in ${cacheFile}: rerun with --cache ${cacheFile} to resume`);
+      return EXIT.worker;
+    }
+    throw err;
+  } finally {
+    await session.stop();
+  }
+}
+
+/** A model folder holding config.json, or `builtin:NAME` (built into .cache on first use). */
+async function resolveModel(model: string): Promise<string> {
+  const builtin = builtinName(model);
+  if (builtin !== null) {
+    const build = BUILTIN_MODELS[builtin];
+    if (!build) throw new EvalInputError(`unknown built-in model ${JSON.stringify(model)}; known: ${Object.keys(BUILTIN_MODELS).map((n) => `builtin:${n}`).join(", ")}`);
+    return build();
+  }
+  const dir = resolve(model);
+  if (!existsSync(join(dir, "config.json"))) throw new InputError(`model folder ${dir} holds no config.json`);
+  return dir;
+}
