@@ -3,7 +3,9 @@ the build finished and with which parameters; builds happen under a temporary na
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def is_complete(out: Path, marker: str, params: dict, what: str, replace_stale: bool = False) -> bool:
@@ -34,3 +36,23 @@ def publish(tmp: Path, out: Path, marker: str) -> None:
     except OSError:
         if not (out / marker).is_file():
             raise
+
+
+@contextmanager
+def staging(out: Path, marker: str, params: dict, what: str) -> Iterator[Path]:
+    """A fresh temporary folder beside `out` to build in. The body writes everything, the marker
+    last (write_marker); on success the folder is renamed into place, and it never lingers."""
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        publish(tmp, out, marker)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not is_complete(out, marker, params, what):
+        raise RuntimeError(f"{what} at {out} did not complete")
+
+
+def write_marker(folder: Path, marker: str, record: dict) -> None:
+    (folder / marker).write_text(json.dumps(record, indent=2) + "\n")

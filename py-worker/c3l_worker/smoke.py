@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .built_folder import is_complete, publish
+from .built_folder import is_complete, staging, write_marker
 
 MARKER = "smoke.json"  # written last: its presence means the folder is complete
 # The smoke config's generation prompt, k in K_RANGE; the model is trained on exactly this text.
@@ -141,19 +140,11 @@ def build_smoke(out_dir: str | os.PathLike, *, images: int = 12, seed: int = 0, 
     if images < 1 or steps < 1 or batch_size < 1:
         raise ValueError(f"images, steps and batch_size must be >= 1, got {images}, {steps}, {batch_size}")
     started = time.perf_counter()
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
-    try:
+    with staging(out, MARKER, params, "smoke build") as tmp:
+        (tmp / "images").mkdir()
         scenes = _write_images(tmp, images, seed)
         stats = _train_model(tmp, scenes, params)
-        marker = {**params, **stats, "build_seconds": round(time.perf_counter() - started, 2)}
-        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        publish(tmp, out, MARKER)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not is_complete(out, MARKER, params, "smoke build"):
-        raise RuntimeError(f"smoke build at {out} did not complete")
+        write_marker(tmp, MARKER, {**params, **stats, "build_seconds": round(time.perf_counter() - started, 2)})
     return out
 
 

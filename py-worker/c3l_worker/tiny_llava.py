@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import shutil
 from pathlib import Path
 
-from .built_folder import is_complete, publish
+from .built_folder import is_complete, staging, write_marker
 
 MARKER = "c3l_tiny.json"  # written last: its presence means the folder is complete
 SPECIAL_TOKENS = ["<unk>", "<pad>", "<s>", "</s>", "<image>"]
@@ -211,23 +209,14 @@ def build_tiny_llava(
     if vision_layers < 1:
         raise ValueError(f"vision_layers must be >= 1, got {vision_layers}")
 
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with staging(out, MARKER, params, "tiny LLaVA") as tmp:
         tokenizer = _build_tokenizer(corpus, model_max_length)
         processor = _build_processor(tokenizer, image_size, patch_size)
         model = _build_model(tokenizer, params)
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
         num_parameters = sum(p.numel() for p in model.parameters())
-        marker = {**params, "num_parameters": num_parameters, "vocab_size": len(tokenizer)}
-        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        publish(tmp, out, MARKER)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not is_complete(out, MARKER, params, "tiny LLaVA"):
-        raise RuntimeError(f"tiny LLaVA build at {out} did not complete")
+        write_marker(tmp, MARKER, {**params, "num_parameters": num_parameters, "vocab_size": len(tokenizer)})
     return out
 
 
