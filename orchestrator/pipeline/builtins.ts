@@ -13,10 +13,15 @@ async function buildSmoke(): Promise<string> {
   return SMOKE_DIR;
 }
 
+/** Where a builtin data set lives once built (a report reads it without building anything). */
+export function builtinDataLocation(name: string): { root: string; manifest: string } | null {
+  return name === "smoke" ? { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") } : null;
+}
+
 export const BUILTIN_DATA: Record<string, () => Promise<{ root: string; manifest: string }>> = {
   smoke: async () => {
-    const dir = await buildSmoke();
-    return { root: dir, manifest: join(dir, "manifest.jsonl") };
+    await buildSmoke();
+    return builtinDataLocation("smoke")!;
   },
 };
 

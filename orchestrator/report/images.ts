@@ -2,13 +2,14 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { getDotted } from "../runs/flatten.js";
-import { PROJECT_ROOT } from "../worker/python.js";
+import { builtinDataLocation, builtinName } from "../pipeline/builtins.js";
 
 const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"]);
 
-/** `builtin:NAME` data live in .cache/builtin/NAME (pipeline/builtins.ts builds them there); a report never builds one. */
+/** A builtin data set's root where pipeline/builtins.ts puts it; a report never builds one. */
 function dataRoot(root: string): string {
-  return root.startsWith("builtin:") ? join(PROJECT_ROOT, ".cache", "builtin", root.slice("builtin:".length)) : root;
+  const name = builtinName(root);
+  return name ? (builtinDataLocation(name)?.root ?? root) : root;
 }
 
 /** image id → absolute path for the run's config (data.manifest, data.images, or the builtin's manifest.jsonl); empty when unknown. */
@@ -19,7 +20,8 @@ export function imageIndex(config: unknown): Map<string, string> {
   const root = dataRoot(rootValue);
   const manifestValue = getDotted(config, "data.manifest");
   const imagesValue = getDotted(config, "data.images");
-  const manifest = typeof manifestValue === "string" ? resolve(root, manifestValue) : rootValue.startsWith("builtin:") ? join(root, "manifest.jsonl") : null;
+  const builtin = builtinName(rootValue);
+  const manifest = typeof manifestValue === "string" ? resolve(root, manifestValue) : builtin ? (builtinDataLocation(builtin)?.manifest ?? null) : null;
   if (manifest) {
     if (!existsSync(manifest)) return index;
     for (const line of readFileSync(manifest, "utf8").split("\n")) {
