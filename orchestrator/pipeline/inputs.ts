@@ -58,7 +58,7 @@ export async function resolveImages(source: DataSource): Promise<{ images: Input
   return { images, skipped };
 }
 
-function listFolder(root: string, folder: string): InputImage[] {
+export function listFolder(root: string, folder: string): InputImage[] {
   const dir = resolve(root, folder);
   if (!inside(root, dir)) throw new InputError(`data.images: ${dir} is outside the data root ${root}`);
   if (!existsSync(dir)) throw new InputError(`data.images: folder ${dir} does not exist`);
@@ -78,7 +78,7 @@ function listFolder(root: string, folder: string): InputImage[] {
   return found;
 }
 
-function readManifest(root: string, manifest: string, skipped: SkippedInput[]): InputImage[] {
+export function readManifest(root: string, manifest: string, skipped: SkippedInput[]): InputImage[] {
   const file = resolve(root, manifest);
   if (!existsSync(file)) throw new InputError(`data.manifest: ${file} does not exist`);
   const images: InputImage[] = [];
