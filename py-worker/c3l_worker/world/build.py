@@ -1,0 +1,112 @@
+"""Building the world folder: pipeline images with ground truth, benchmarks, and the two pretrained
+models. A finished folder with equal parameters is returned at once (its marker is written last);
+pretraining checkpoints live beside it in <out>.work, so a killed build resumes exactly."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..built_folder import is_complete, staging, write_marker
+from . import benchmarks, language
+from .pretrain import PhaseSettings, PretrainSettings, SceneBank, run_phase
+from .scene import Obj, draw_scene, render, scene_rng
+
+MARKER = "world.json"
+FORMAT = 1  # bump when the build changes its output for the same parameters
+DEFAULTS = {"seed": 0, "pool_images": 200, "bench_images": 100,
+            "pretrain": {"train_scenes": 3000, "align_steps": 600, "generator_steps": 900, "batch_size": 32,
+                         "hallucination_share": 0.2}}
+
+
+def normalise_params(params: dict) -> dict:
+    """Defaults filled in; unknown keys refused (a typo must not silently build the default world)."""
+    unknown = set(params) - set(DEFAULTS)
+    unknown |= {f"pretrain.{k}" for k in set(params.get("pretrain") or {}) - set(DEFAULTS["pretrain"])}
+    if unknown:
+        raise ValueError(f"unknown world parameters: {', '.join(sorted(unknown))}")
+    merged = {**DEFAULTS, **params, "pretrain": {**DEFAULTS["pretrain"], **(params.get("pretrain") or {})}}
+    return {"format": FORMAT, **merged}
+
+
+def pretrain_settings(params: dict) -> PretrainSettings:
+    p = params["pretrain"]
+    return PretrainSettings(
+        seed=params["seed"], train_scenes=p["train_scenes"], hallucination_share=p["hallucination_share"],
+        align=PhaseSettings(steps=p["align_steps"], lr=2e-3, batch_size=p["batch_size"], aux_weight=1.0),
+        generator=PhaseSettings(steps=p["generator_steps"], lr=1e-3, batch_size=p["batch_size"], aux_weight=0.5))
+
+
+def write_split(folder: Path, seed: int, split: str, count: int) -> list[tuple[str, list[Obj]]]:
+    """folder/images/<id>.png, folder/manifest.jsonl ({"id","image"}), folder/truth.jsonl ({"id","objects"})."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    scenes = []
+    with open(folder / "manifest.jsonl", "w") as manifest, open(folder / "truth.jsonl", "w") as truth:
+        for index in range(count):
+            rng = scene_rng(seed, split, index)
+            objects = draw_scene(rng)
+            scene_id = f"{split}-{index:05d}"
+            render(objects, rng).save(folder / "images" / f"{scene_id}.png")
+            manifest.write(json.dumps({"id": scene_id, "image": f"images/{scene_id}.png"}) + "\n")
+            truth.write(json.dumps({"id": scene_id, "objects": [o.to_json() for o in objects]}) + "\n")
+            scenes.append((scene_id, objects))
+    return scenes
+
+
+def log(line: str) -> None:
+    print(f"world: {line}", file=sys.stderr, flush=True)
+
+
+def build_world(out_dir, params: dict, *, replace_stale: bool = False) -> Path:
+    out = Path(out_dir)
+    params = normalise_params(params)
+    if is_complete(out, MARKER, params, "world build", replace_stale):
+        return out
+    work = out.with_name(out.name + ".work")  # survives a kill: pretraining resumes from it
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "params.json").write_text(json.dumps(params))
+    started = time.perf_counter()
+    with staging(out, MARKER, params, "world build") as tmp:
+        write_split(tmp / "data", params["seed"], "pool", params["pool_images"])
+        bench = write_split(tmp / "bench", params["seed"], "bench", params["bench_images"])
+        log(f"{params['pool_images']} pipeline images and {params['bench_images']} benchmark images drawn")
+        write_benchmarks(tmp / "bench", bench, params["seed"])
+        stats = train_models(tmp / "models", work, params, bench, tmp / "bench")
+        write_marker(tmp, MARKER, {**params, "stats": stats, "build_seconds": round(time.perf_counter() - started, 1)})
+    shutil.rmtree(work, ignore_errors=True)
+    log(f"built {out} in {time.perf_counter() - started:.0f} s")
+    return out
+
+
+def write_benchmarks(folder: Path, scenes: list[tuple[str, list[Obj]]], seed: int) -> None:
+    named = [(f"{scene_id}.png", objects) for scene_id, objects in scenes]
+    benchmarks.write_pope(folder / "pope", named, seed)
+    questions = benchmarks.mc_questions(named, seed)
+    benchmarks.write_seed(folder / "seed.json", questions)
+    benchmarks.write_mmbench(folder / "mmbench.tsv", questions, folder / "images")
+
+
+def train_models(models: Path, work: Path, params: dict, bench, bench_dir: Path) -> dict:
+    from ..inputs import load_image
+    from ..models import load_model
+    from ..tiny_llava import build_tiny_llava
+    from ..training import export_model
+    from .probe import accuracy
+
+    settings = pretrain_settings(params)
+    loaded = load_model(build_tiny_llava(work / "init", corpus=language.corpus(), seed=params["seed"]))
+    bank = SceneBank(loaded, params["seed"], settings.train_scenes)
+    probe_scenes = [(objects, load_image(str(bench_dir / "images" / f"{sid}.png"), sid)) for sid, objects in bench]
+    stats = {"num_parameters": loaded.num_parameters, "vocab_size": len(loaded.processor.tokenizer)}
+    for phase, folder in (("align", "align"), ("generator", "generator")):
+        began = time.perf_counter()
+        stats[phase] = run_phase(loaded, bank, settings, phase, work, log)
+        stats[phase]["seconds"] = round(time.perf_counter() - began, 1)
+        stats[phase]["probe"] = {f: accuracy(loaded, probe_scenes, f, params["seed"]) for f in ("colour", "count", "position")}
+        log(f"{phase}: direct-question accuracy with image / blind: " + ", ".join(
+            f"{f} {p['with_image']:.2f}/{p['blind']:.2f}" for f, p in stats[phase]["probe"].items()))
+        export_model(loaded, models / folder)
+    return stats

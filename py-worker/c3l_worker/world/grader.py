@@ -1,0 +1,70 @@
+"""Labels a generated question/answer pair against a scene's ground truth.
+
+    grounded      the question is one of the world's templates and the answer is true of the image
+    hallucinated  a well-formed pair whose answer is false, or which asks about an object that
+                  is not in the image ("what colour is the cross ?" with no cross)
+    malformed     anything else: unknown question, an answer of the wrong form
+"""
+from __future__ import annotations
+
+import re
+
+from .language import a_colour, a_count, a_exists, a_position
+from .scene import COLOURS, SHAPES, Obj
+
+_SHAPE = "|".join(SHAPES)
+_COLOUR = "|".join(COLOURS)
+_QUESTIONS = [
+    ("count", re.compile(r"^how many shapes are there \?$")),
+    ("colour", re.compile(rf"^what colou?r is the (?P<shape>{_SHAPE}) \?$")),
+    ("existence", re.compile(rf"^is there a (?P<colour>{_COLOUR}) (?P<shape>{_SHAPE}) \?$")),
+    ("position", re.compile(rf"^where is the (?P<shape>{_SHAPE}) \?$")),
+]
+_ANSWERS = {
+    "count": re.compile(r"^there (is|are) (?P<n>\d+) shapes? \.$"),
+    "colour": re.compile(rf"^the (?P<shape>{_SHAPE}) is (?P<colour>{_COLOUR}) \.$"),
+    "existence": re.compile(rf"^(?P<yes>yes|no) , there is (a|no) (?P<colour>{_COLOUR}) (?P<shape>{_SHAPE}) \.$"),
+    "position": re.compile(rf"^the (?P<shape>{_SHAPE}) is at the (?P<position>[a-z ]+) \.$"),
+}
+LABELS = ("grounded", "hallucinated", "malformed")
+
+
+def normalise(text: str) -> str:
+    """The decoder glues punctuation ("square?"); the templates space it ("square ?")."""
+    text = re.sub(r"\s*([?.,])", r" \1", text.strip().lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def question_family(question: str) -> tuple[str, dict] | None:
+    q = normalise(question)
+    for family, pattern in _QUESTIONS:
+        m = pattern.match(q)
+        if m:
+            return family, m.groupdict()
+    return None
+
+
+def grade(question: str, answer: str, objects: list[Obj]) -> tuple[str, str]:
+    """(family or "unknown", label)."""
+    parsed = question_family(question)
+    if parsed is None:
+        return "unknown", "malformed"
+    family, slots = parsed
+    a = normalise(answer)
+    m = _ANSWERS[family].match(a)
+    if m is None or (m.groupdict().get("shape") not in (None, slots.get("shape"))) \
+            or (family == "existence" and m["colour"] != slots["colour"]):
+        return family, "malformed"
+    by_shape = {o.shape: o for o in objects}
+    if family == "count":
+        truth = a_count(len(objects))
+    elif family == "existence":
+        here = any(o.shape == slots["shape"] and o.colour == slots["colour"] for o in objects)
+        truth = a_exists(slots["colour"], slots["shape"], here)
+    elif slots["shape"] not in by_shape:
+        return family, "hallucinated"  # asks about an object that is not there
+    elif family == "colour":
+        truth = a_colour(slots["shape"], by_shape[slots["shape"]].colour)
+    else:
+        truth = a_position(slots["shape"], by_shape[slots["shape"]].position)
+    return family, "grounded" if a == truth else "hallucinated"

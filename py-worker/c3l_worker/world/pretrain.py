@@ -1,0 +1,248 @@
+"""Pretraining the world's tiny LLaVA in two phases, by step budgets, with exact resume.
+
+align      the alignment-only checkpoint: an auxiliary grounding loss plus captions, no QA
+           instructions (the finetune target of the paper table);
+generator  from it: instruction data written in the generator's "q: ... a: ..." form and single
+           question -> answer rows, with a share of prior-driven (false) pairs injected, so the
+           generator has an LVLM-like bias for C3L to correct; a share of rows without the image
+           teaches the same model the image-withheld likelihood.
+
+Why the auxiliary loss (PITFALLS.md): trained on the LM loss alone, the tiny LLaVA ignored the
+image (its projector collapsed to a constant). Classifying each projected image token against the
+LM's own word embeddings — its cell's shape word (or "no"), colour word, row and column words —
+makes the image tokens mean something the LM can copy.
+
+Each step's batch depends only on (seed, phase, step), so resuming from a checkpoint (model,
+optimizer, step; no dropout in these models) continues exactly as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .. import inputs
+from ..models import LoadedModel
+from . import language
+from .scene import COLOURS, COLUMNS, ROWS, Obj, draw_scene, render, scene_rng
+
+log = logging.getLogger("c3l_worker.world")
+
+
+@dataclass(frozen=True)
+class PhaseSettings:
+    steps: int
+    lr: float
+    batch_size: int
+    aux_weight: float
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    seed: int = 0
+    train_scenes: int = 3000
+    align: PhaseSettings = PhaseSettings(steps=600, lr=2e-3, batch_size=32, aux_weight=1.0)
+    generator: PhaseSettings = PhaseSettings(steps=900, lr=1e-3, batch_size=32, aux_weight=0.5)
+    hallucination_share: float = 0.2  # of the generator's training pairs: prior-driven, usually false
+    blind_share: float = 0.1  # of the generator's rows: no image (the image-withheld likelihood)
+    generation_share: float = 0.5  # of the generator's image rows: the generation prompt, k pairs
+    checkpoint_every: int = 200
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class SceneBank:
+    """The training scenes, rendered and preprocessed once (pixel tensors in memory)."""
+
+    def __init__(self, loaded: LoadedModel, seed: int, count: int):
+        self.objects: list[list[Obj]] = []
+        images = []
+        for index in range(count):
+            rng = scene_rng(seed, "train", index)
+            objects = draw_scene(rng)
+            self.objects.append(objects)
+            images.append(render(objects, rng))
+        self.pixels = torch.cat([inputs.pixel_values(loaded, images[i:i + 256]) for i in range(0, count, 256)])
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+
+def cell_targets(loaded: LoadedModel, objects: list[Obj]) -> torch.Tensor:
+    """[4, 9] word ids per grid cell: shape word (or "no"), colour word (or "no"), row word, column word."""
+    word = loaded.processor.tokenizer.convert_tokens_to_ids
+    targets = torch.empty(4, 9, dtype=torch.long)
+    for cell in range(9):
+        row, col = divmod(cell, 3)
+        targets[0, cell] = targets[1, cell] = word("no")
+        targets[2, cell], targets[3, cell] = word(ROWS[row]), word(COLUMNS[col])
+    for obj in objects:
+        cell = 3 * obj.row + obj.col
+        targets[0, cell], targets[1, cell] = word(obj.shape), word(obj.colour)
+    return targets
+
+
+def generator_row(rng: random.Random, objects: list[Obj], settings: PretrainSettings) -> tuple[str, str, bool]:
+    """(context, target, with_image) of one generator-phase row."""
+    def pair(family: str) -> tuple[str, str]:
+        if rng.random() < settings.hallucination_share:
+            return language.prior_pair(objects, family, rng)
+        return language.true_pair(objects, family, rng)
+
+    if rng.random() < settings.blind_share:
+        # The image-withheld model: what a question's answer looks like across all images.
+        return (*language.true_pair(objects, rng.choice(language.FAMILIES), rng), False)
+    if rng.random() < settings.generation_share:
+        k = rng.randint(*language.K_RANGE)
+        pairs, seen = [], set()
+        for _ in range(4 * k):
+            q, a = pair(rng.choice(language.FAMILIES))
+            if q not in seen:
+                seen.add(q)
+                pairs.append((q, a))
+            if len(pairs) == k:
+                break
+        return language.GENERATION_PROMPT.format(k=len(pairs)), f"{language.format_pairs(pairs)} {language.EOS}", True
+    q, a = pair(rng.choice(language.FAMILIES))
+    return q, f"{a} {language.EOS}", True
+
+
+def align_row(rng: random.Random, objects: list[Obj]) -> tuple[str, str, bool]:
+    return language.CAPTION_PROMPT, f"{language.caption(objects)} {language.EOS}", True
+
+
+class Pretrainer:
+    def __init__(self, loaded: LoadedModel, bank: SceneBank, settings: PretrainSettings, phase: str):
+        self.loaded, self.bank, self.settings, self.phase = loaded, bank, settings, phase
+        self.phase_settings: PhaseSettings = getattr(settings, phase)
+        model = loaded.model
+        model.requires_grad_(True)  # the vision tower learns to see too: it starts random
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=self.phase_settings.lr, weight_decay=0.0)
+        self.step = 0
+        self._projected: list[torch.Tensor] = []
+        self._hook = loaded.family.projector(model).register_forward_hook(lambda _m, _i, out: self._projected.append(out))
+
+    def close(self) -> None:
+        self._hook.remove()
+        self._projected.clear()
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up over 5% of the steps, then cosine to 10%."""
+        import math
+        total, warm = self.phase_settings.steps, max(1, self.phase_settings.steps // 20)
+        base = self.phase_settings.lr
+        if step < warm:
+            return base * (step + 1) / warm
+        progress = (step - warm) / max(1, total - warm)
+        return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def batch(self, step: int) -> list[tuple[int, str, str, bool]]:
+        rng = random.Random(f"c3l-world-pretrain/{self.settings.seed}/{self.phase}/{step}")
+        rows = []
+        for _ in range(self.phase_settings.batch_size):
+            index = rng.randrange(len(self.bank))
+            objects = self.bank.objects[index]
+            row = align_row(rng, objects) if self.phase == "align" else generator_row(rng, objects, self.settings)
+            rows.append((index, *row))
+        return rows
+
+    def train_step(self) -> dict:
+        loaded, model = self.loaded, self.loaded.model
+        rows = self.batch(self.step)
+        # No PIL image in the sequences: the bank supplies the pixel values, in row order.
+        sequences = [inputs.build_sequence(loaded, f"{self.phase}-{self.step}-{i}", None, context, target, with_image=with_image)
+                     for i, (_, context, target, with_image) in enumerate(rows)]
+        batch = inputs.collate(loaded, sequences)
+        image_rows = [index for (index, *_rest, with_image) in rows if with_image]
+        pixels = self.bank.pixels[image_rows] if image_rows else None
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        model.train()
+        self._projected.clear()
+        out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, pixel_values=pixels, use_cache=False)
+        log_probs = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+        per_row = []
+        for row, seq in enumerate(sequences):
+            span = seq.answer_positions
+            targets = batch.input_ids[row, span.start:span.stop]
+            per_row.append(-log_probs[row, span.start - 1:span.stop - 1].gather(-1, targets.unsqueeze(-1)).mean())
+        loss_lm = torch.stack(per_row).mean()
+        loss_aux = torch.zeros(())
+        if image_rows:
+            projected = self._projected[-1]  # [n_images, 9, d]
+            logits = projected @ model.get_input_embeddings().weight.T
+            targets = torch.stack([cell_targets(loaded, self.bank.objects[i]) for i in image_rows])  # [n, 4, 9]
+            loss_aux = sum(torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets[:, k].flatten())
+                           for k in range(4)) / 4
+        loss = loss_lm + self.phase_settings.aux_weight * loss_aux
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{self.phase} step {self.step}: non-finite loss (LM {loss_lm.item()}, aux {loss_aux.item()})")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        self.optimizer.step()
+        model.eval()
+        self.step += 1
+        return {"step": self.step, "loss": loss.item(), "loss_lm": loss_lm.item(), "loss_aux": float(loss_aux)}
+
+    # ------------------------------------------------------------ exact resume
+
+    def save(self, directory: Path) -> None:
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file({n: p.detach().contiguous() for n, p in self.loaded.model.state_dict().items()}, tmp / "model.safetensors")
+        state = self.optimizer.state_dict()
+        save_file({f"{i}.{k}": v.contiguous() for i, s in state["state"].items() for k, v in s.items()},
+                  tmp / "optimizer.safetensors")
+        (tmp / "state.json").write_text(json.dumps({"phase": self.phase, "step": self.step, "param_groups": state["param_groups"]}))
+        shutil.rmtree(directory, ignore_errors=True)
+        os.rename(tmp, directory)
+
+    def load(self, directory: Path) -> None:
+        meta = json.loads((directory / "state.json").read_text())
+        if meta["phase"] != self.phase:
+            raise ValueError(f"checkpoint {directory} is of phase {meta['phase']}, not {self.phase}")
+        self.loaded.model.load_state_dict(load_file(directory / "model.safetensors"))
+        flat = load_file(directory / "optimizer.safetensors")
+        state: dict[int, dict] = {}
+        for key, value in flat.items():
+            index, name = key.split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+        self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        self.step = meta["step"]
+
+
+def run_phase(loaded: LoadedModel, bank: SceneBank, settings: PretrainSettings, phase: str, work: Path,
+              progress=lambda line: None) -> dict:
+    """Trains `phase` to its step budget, checkpointing into work/<phase>-ckpt and resuming from it."""
+    trainer = Pretrainer(loaded, bank, settings, phase)
+    ckpt = work / f"{phase}-ckpt"
+    if (ckpt / "state.json").is_file():
+        trainer.load(ckpt)
+        progress(f"{phase}: resuming at step {trainer.step}/{trainer.phase_settings.steps}")
+    started, recent = time.perf_counter(), []
+    first = trainer.step
+    while trainer.step < trainer.phase_settings.steps:
+        stats = trainer.train_step()
+        recent = (recent + [stats])[-50:]
+        if trainer.step % settings.checkpoint_every == 0 or trainer.step == trainer.phase_settings.steps:
+            trainer.save(ckpt)
+        if trainer.step % 50 == 0 or trainer.step == trainer.phase_settings.steps:
+            mean = lambda k: sum(s[k] for s in recent) / len(recent)  # noqa: E731
+            rate = (trainer.step - first) / (time.perf_counter() - started)
+            progress(f"{phase}: step {trainer.step}/{trainer.phase_settings.steps} loss {mean('loss'):.3f} "
+                     f"(lm {mean('loss_lm'):.3f}, aux {mean('loss_aux'):.3f}) {rate:.1f} steps/s")
+    trainer.close()
+    tail = recent[-20:] or [{"loss_lm": float("nan"), "loss_aux": float("nan")}]
+    return {"steps": trainer.step, "final_loss_lm": round(sum(s["loss_lm"] for s in tail) / len(tail), 4),
+            "final_loss_aux": round(sum(s["loss_aux"] for s in tail) / len(tail), 4)}
