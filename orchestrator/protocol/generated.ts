@@ -126,6 +126,7 @@ export const SCHEMA = {
         },
         "image_path": {
           "type": "str",
+          "path": true,
           "nullable": true,
           "doc": "a local image file; null for a text-only prompt"
         },
@@ -190,7 +191,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "image_path": {
-          "type": "str"
+          "type": "str",
+          "path": true
         },
         "question": {
           "type": "str"
@@ -237,7 +239,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "image_path": {
-          "type": "str"
+          "type": "str",
+          "path": true
         },
         "context": {
           "type": "str",
@@ -358,7 +361,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "model_dir": {
-          "type": "str"
+          "type": "str",
+          "path": true
         },
         "device": {
           "type": "str",
@@ -703,7 +707,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "dir": {
-          "type": "str"
+          "type": "str",
+          "path": true
         },
         "data_position": {
           "type": "any",
@@ -731,7 +736,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "path": {
-          "type": "str"
+          "type": "str",
+          "path": true
         }
       },
       "reply": {
@@ -751,7 +757,8 @@ export const SCHEMA = {
           "type": "str"
         },
         "dir": {
-          "type": "str"
+          "type": "str",
+          "path": true
         }
       },
       "reply": {

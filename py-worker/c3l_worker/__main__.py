@@ -1,4 +1,4 @@
-"""python -m c3l_worker --endpoint ENDPOINT [--threads N] [--parent-pid PID]"""
+"""python -m c3l_worker --endpoint ENDPOINT [--threads N] [--parent-pid PID] [--curve-secret-key FILE --authorized-keys DIR --roots DIR]"""
 import argparse
 import logging
 import os
@@ -16,6 +16,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone (the orchestrator)")
     parser.add_argument("--max-frame-bytes", type=int, default=None)
     parser.add_argument("--log-level", default="INFO")
+    # A worker others connect to (docs/REMOTE.md): binding beyond loopback needs all three.
+    parser.add_argument("--curve-secret-key", default=None, metavar="FILE",
+                        help="this worker's secret certificate (NAME.key_secret from `c3l keys`): serve CURVE-encrypted")
+    parser.add_argument("--authorized-keys", default=None, metavar="DIR",
+                        help="folder of the clients' public certificates (*.key); only those clients are admitted")
+    parser.add_argument("--roots", action="append", default=None, metavar="DIR[,DIR...]",
+                        help="request paths (models, images, checkpoints, exports) must resolve inside one of these (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -37,8 +44,26 @@ def watch_parent(parent_pid: int, endpoint: str) -> None:
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
+def security_from_args(args: argparse.Namespace):
+    """(CURVE keys or None, path guard or None) from the flags; raises naming the flag that is wrong."""
+    from .security import PathGuard, SecurityConfigError, check_endpoint, load_curve_keys
+
+    if (args.curve_secret_key is None) != (args.authorized_keys is None):
+        raise SecurityConfigError("--curve-secret-key and --authorized-keys go together: the worker's secret key and the clients it admits")
+    keys = load_curve_keys(args.curve_secret_key, args.authorized_keys) if args.curve_secret_key else None
+    roots = [r for group in args.roots or [] for r in group.split(",") if r]
+    guard = PathGuard(roots) if args.roots is not None else None
+    check_endpoint(args.endpoint, curve=keys is not None, roots=guard is not None)
+    return keys, guard
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:  # before torch loads: a wrong flag fails in a fraction of a second
+        curve_keys, guard = security_from_args(args)
+    except (ValueError, PermissionError, OSError) as exc:
+        print(f"c3l_worker: error: {exc}", file=sys.stderr)
+        return 2
     # Thread env must be set before torch is imported.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -55,10 +80,11 @@ def main(argv=None) -> int:
 
     def stop(signum, frame):
         raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, stop)  # before binding, so a SIGTERM always runs the socket clean-up
+    for signum in (signal.SIGTERM, signal.SIGINT):  # before binding, so a stop always runs the socket clean-up
+        signal.signal(signum, stop)
 
     state = WorkerState(num_threads=args.threads, max_frame_bytes=args.max_frame_bytes or SCHEMA["max_frame_bytes"])
-    Server(args.endpoint, state).serve_forever()
+    Server(args.endpoint, state, curve_keys=curve_keys, guard=guard).serve_forever()
     return 0
 
 

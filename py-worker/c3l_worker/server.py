@@ -1,53 +1,61 @@
 """The worker's serving loop: a ROUTER socket, one request at a time, an error reply for any failure."""
 import logging
 import os
-import stat
 import traceback
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Callable
 
 import zmq
 
 from .ops import HANDLERS
 from .protocol import ProtocolError, decode_frame, encode_message, make_error_reply, make_reply
 from .protocol.schema import SCHEMA, validate_fields
+from .security import AuthEvents, CurveKeys, CurveServer, PathGuard, RequestRefused, check_endpoint, refuse_shutdown
 from .state import WorkerState
 
 log = logging.getLogger("c3l_worker")
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def check_endpoint(endpoint: str) -> None:
-    """Bind only where no one else can connect: ipc in a private directory or tcp on loopback."""
-    parsed = urlparse(endpoint)
-    if parsed.scheme == "ipc":
-        directory = Path(endpoint[len("ipc://"):]).parent
-        mode = directory.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise PermissionError(f"ipc directory {directory} is accessible to other users (mode {oct(mode & 0o777)}); use a 0700 directory")
-    elif parsed.scheme == "tcp":
-        if parsed.hostname not in LOOPBACK_HOSTS:
-            raise PermissionError(f"refusing to bind {endpoint}: only loopback (127.0.0.1) or ipc endpoints are allowed without CurveZMQ keys")
-    else:
-        raise ValueError(f"unsupported endpoint {endpoint!r}: use ipc://PATH or tcp://127.0.0.1:PORT")
+__all__ = ["Server", "check_endpoint"]
 
 
 class Server:
-    def __init__(self, endpoint: str, state: WorkerState, handlers=HANDLERS):
-        check_endpoint(endpoint)
+    def __init__(self, endpoint: str, state: WorkerState, handlers=HANDLERS,
+                 curve_keys: CurveKeys | None = None, guard: PathGuard | None = None):
+        """curve_keys make the socket a CURVE server (clients checked by ZAP); guard confines request paths to roots."""
+        check_endpoint(endpoint, curve=curve_keys is not None, roots=guard is not None)
         self.endpoint = endpoint
         self.state = state
         self.handlers = handlers
+        # Checks every request passes before its handler runs; a RequestRefused becomes an error reply.
+        self.checks: list[Callable[[str, dict], None]] = [guard.check] if guard else []
         self.context = zmq.Context.instance()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.bind(endpoint)
+        self.curve = CurveServer(self.context, curve_keys) if curve_keys else None
+        self.auth_events: AuthEvents | None = None
+        if self.curve:
+            self.curve.secure(self.socket)  # before bind: the options apply to connections accepted later
+            self.auth_events = AuthEvents(self.socket)
+            self.checks.append(refuse_shutdown)
+        try:
+            self.socket.bind(endpoint)
+        except zmq.ZMQError as exc:
+            self.close(unlink=False)  # the address may belong to another process: leave its ipc file alone
+            raise OSError(f"could not bind {endpoint}: {exc}") from None
+        if guard:
+            log.info("requests may only name paths under: %s", ", ".join(map(str, guard.roots)))
         log.info("serving %s (pid %d)", endpoint, os.getpid())
 
     def serve_forever(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        if self.auth_events:
+            poller.register(self.auth_events.monitor, zmq.POLLIN)
         try:
             while not self.state.stop_requested:
-                if self.socket.poll(timeout=500):
+                ready = dict(poller.poll(timeout=500))
+                if self.auth_events and self.auth_events.monitor in ready:
+                    self.auth_events.drain()
+                if self.socket in ready:
                     self._serve_one(self.socket.recv_multipart())
         finally:
             self.close()
@@ -70,6 +78,12 @@ class Server:
     def _dispatch(self, header: dict, content: dict) -> dict:
         msg_type = header["type"]
         try:
+            for check in self.checks:
+                check(msg_type, content)
+        except RequestRefused as exc:
+            log.warning("refused %s %s: %s", msg_type, header["msg_id"], exc)
+            return make_error_reply(header, "RequestRefused", str(exc))
+        try:
             result = self.handlers[msg_type](content, self.state)
             problems = validate_fields(result, SCHEMA["messages"][msg_type]["reply"], "content")
             if problems:
@@ -86,8 +100,12 @@ class Server:
             frame = encode_message(make_error_reply(header, "frame_too_large", message))
         return frame
 
-    def close(self) -> None:
+    def close(self, unlink: bool = True) -> None:
+        if self.auth_events:
+            self.auth_events.close()
         self.socket.close(linger=0)
-        if self.endpoint.startswith("ipc://"):
+        if self.curve:
+            self.curve.stop()
+        if unlink and self.endpoint.startswith("ipc://"):
             Path(self.endpoint[len("ipc://"):]).unlink(missing_ok=True)
         log.info("closed %s", self.endpoint)
