@@ -28,9 +28,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def watch_parent(parent_pid: int, endpoint: str) -> None:
     """An orphaned worker would hold memory (and a GPU) forever: leave when the orchestrator is gone."""
+    from .distributed import parent_gone  # under torchrun our parent is the launcher, not the orchestrator
+
+    gone = parent_gone(parent_pid)
+
     def loop():
         while True:
-            if os.getppid() != parent_pid:
+            if gone():
                 logging.getLogger("c3l_worker").error("orchestrator (pid %d) is gone; exiting", parent_pid)
                 if endpoint.startswith("ipc://"):  # the orchestrator cannot clean up after itself any more
                     socket_file = endpoint[len("ipc://"):]
@@ -84,6 +88,9 @@ def main(argv=None) -> int:
         signal.signal(signum, stop)
 
     state = WorkerState(num_threads=args.threads, max_frame_bytes=args.max_frame_bytes or SCHEMA["max_frame_bytes"])
+    from . import distributed
+    if distributed.under_torchrun():  # one process per rank; rank 0 serves (docs/DISTRIBUTED.md)
+        return distributed.serve(state, lambda handlers: Server(args.endpoint, state, handlers, curve_keys=curve_keys, guard=guard))
     Server(args.endpoint, state, curve_keys=curve_keys, guard=guard).serve_forever()
     return 0
 

@@ -34,6 +34,14 @@ class Rows:
     sequences: list[Sequence]
     errors: list[dict]  # ItemError.to_wire() of the skipped examples
 
+    def subset(self, picked: range) -> "Rows":
+        """The examples at `picked` with their rows renumbered (one rank's shard of the batch)."""
+        examples, sequences = [], []
+        for ex in (self.examples[i] for i in picked):
+            examples.append(ExampleRows(ex.example_id, list(range(len(sequences), len(sequences) + len(ex.rows)))))
+            sequences += [self.sequences[r] for r in ex.rows]
+        return Rows(examples, sequences, self.errors)
+
 
 def build_rows(loaded: LoadedModel, batch: list[dict], *, negatives: bool, in_batch: bool) -> Rows:
     """Per-example failures (image, empty text, too long) skip that example with an error."""

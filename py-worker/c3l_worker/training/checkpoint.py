@@ -7,8 +7,12 @@ A checkpoint holds only safetensors and JSON, so loading never unpickles anythin
   optimizer.safetensors        AdamW's per-parameter tensors (param groups are in the JSON)
   grads.safetensors            gradients of a half-accumulated optimizer step, when there are any
   rng.safetensors              torch CPU / CUDA generator states and numpy's key array
+  rng.rank-NNNNN.safetensors   under torchrun: the torch generator states of each rank but 0
   checkpoint.json              written last: settings, counters, data_position, scheduler, RNG rest,
                                the base model it was trained from. No checkpoint.json, no checkpoint.
+
+Under torchrun rank 0 writes (the parameters, optimizer and gradients are the same on every rank)
+and every rank loads, so DIR must be on a file system every node sees.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .. import distributed
 from .settings import TrainSettings
 from .trainer import HEAD_PREFIX, WEIGHTS_CHANGED, Trainer, setup_trainer
 
@@ -47,19 +52,24 @@ def _tensors(named) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------- save
 
 def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_position=None) -> Path:
-    """Writes DIR/step-%08d/ for the trainer's current step and returns its path."""
+    """Writes DIR/step-%08d/ for the trainer's current step and returns its path (rank 0 writes)."""
+    rank_rngs = distributed.gather_to_main(_torch_rng())  # first: a collective every rank reaches
     try:
         json.dumps(data_position, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"data_position must be JSON-serializable (it is stored in {MARKER}): {exc}") from None
     root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
     name = f"step-{trainer.step:08d}"
     final, tmp = root / name, root / f".{name}.tmp-{os.getpid()}"
+    if not distributed.world().is_main:
+        return final
+    root.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         _write(trainer, tmp, data_position)
+        for rank, rng in enumerate(rank_rngs[1:], start=1):
+            save_file(rng, tmp / RANK_RNG.format(rank=rank))
         _replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -78,15 +88,14 @@ def _write(trainer: Trainer, out: Path, data_position) -> None:
     pending = [(n, p.grad) for n, p in params if p.grad is not None]
     if pending:
         save_file(_tensors(pending), out / "grads.safetensors")
-    rng = {"torch_cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng.update({f"torch_cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    rng = _torch_rng()
     numpy_state = np.random.get_state()
     rng["numpy_keys"] = torch.from_numpy(numpy_state[1].astype(np.int64))
     save_file(rng, out / "rng.safetensors")
     loaded = trainer.loaded
     meta = {
         "format": FORMAT,
+        "world_size": distributed.world().world_size,
         "step": trainer.step,
         "micro_step": trainer.micro_step,
         "data_position": data_position,
@@ -99,6 +108,16 @@ def _write(trainer: Trainer, out: Path, data_position) -> None:
         "rng": {"python": random.getstate(), "numpy": [numpy_state[0], *map(_plain, numpy_state[2:])]},
     }
     _write_json(out / MARKER, meta)  # last: its presence means the folder is complete
+
+
+RANK_RNG = "rng.rank-{rank:05d}.safetensors"
+
+
+def _torch_rng() -> dict[str, torch.Tensor]:
+    rng = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"torch_cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    return rng
 
 
 def _plain(value):
@@ -165,13 +184,18 @@ def load_checkpoint(state, model_id: str, path: str | os.PathLike) -> tuple[Trai
     """Re-runs setup from the saved settings and restores weights, optimizer, scheduler, gradients,
     RNG and counters. Returns the trainer and the checkpoint's metadata (data_position inside)."""
     folder = Path(path)
-    meta = read_checkpoint_meta(folder)
-    loaded = state.model(model_id)
-    _check_base(meta, loaded, model_id, folder)
-    settings = TrainSettings.from_request(meta["settings"])
-    if settings.lora is not None and loaded.cache.get(WEIGHTS_CHANGED):
-        raise CheckpointError(f"checkpoint {folder} holds LoRA adapters for the untouched base weights, but model "
-                              f"{model_id!r} was trained since it was loaded; load_model it again first")
+    error = None
+    try:
+        meta = read_checkpoint_meta(folder)
+        loaded = state.model(model_id)
+        _check_base(meta, loaded, model_id, folder)
+        settings = TrainSettings.from_request(meta["settings"])
+        if settings.lora is not None and loaded.cache.get(WEIGHTS_CHANGED):
+            raise CheckpointError(f"checkpoint {folder} holds LoRA adapters for the untouched base weights, but model "
+                                  f"{model_id!r} was trained since it was loaded; load_model it again first")
+    except Exception as exc:
+        error = exc
+    distributed.agree(error)  # setup_trainer's collectives follow: every rank gets there or none
     trainer = setup_trainer(state, model_id, settings, keep_adapters=False)
     try:
         _restore(trainer, folder, meta)
@@ -222,6 +246,9 @@ def _restore_rng(folder: Path, rng: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
     kind, pos, has_gauss, cached = rng["numpy"]
     np.random.set_state((kind, tensors["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, cached))
+    rank = distributed.world().rank
+    if rank and (folder / RANK_RNG.format(rank=rank)).is_file():  # else saved with fewer ranks: rank 0's state
+        tensors = load_file(folder / RANK_RNG.format(rank=rank))
     torch.set_rng_state(tensors["torch_cpu"])
     cuda = [tensors[f"torch_cuda.{i}"] for i in range(len(tensors)) if f"torch_cuda.{i}" in tensors]
     if cuda and torch.cuda.is_available():

@@ -10,13 +10,17 @@ import os
 import shutil
 from pathlib import Path
 
+from .. import distributed
 from ..models import LoadedModel
 
 
 def export_model(loaded: LoadedModel, directory: str | os.PathLike, peft_model=None) -> Path:
     """Writes model + processor to `directory` via a temporary folder and a rename; refuses to
-    overwrite a non-empty folder. Returns the folder."""
+    overwrite a non-empty folder. Returns the folder. Under torchrun only rank 0 writes (every rank
+    holds the same weights)."""
     out = Path(directory)
+    if not distributed.world().is_main:
+        return out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"export folder {out} already exists and is not empty; choose a new folder")
     out.parent.mkdir(parents=True, exist_ok=True)

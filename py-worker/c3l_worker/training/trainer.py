@@ -1,5 +1,9 @@
 """The Trainer kept in state.trainers[model_id]: freezing, LoRA, AdamW, schedule, accumulation.
 
+Under torchrun (c3l_worker.distributed) every rank builds the whole batch, trains on its shard of the
+examples through DistributedDataParallel, and scales its loss so that DDP's gradient average is the
+gradient of the one-process loss on the whole batch (both terms are means over examples).
+
 Memory: the `preference` form without LoRA keeps a frozen deep copy of the model as its reference
 (one more full copy of the weights, no gradients or optimizer state); with LoRA the reference is the
 same model with its adapters disabled, at no extra memory.
@@ -16,6 +20,7 @@ import warnings
 import numpy as np
 import torch
 
+from .. import distributed
 from ..models import LoadedModel
 from . import losses
 from .batch import build_rows, forward_rows, pool_example
@@ -82,12 +87,26 @@ def _wrap_lora(loaded: LoadedModel, lora: LoraSettings):
     return peft_model
 
 
+class _Synced(torch.nn.Module):
+    """What DDP keeps in sync: the model (its forward) and the projection head, which is applied
+    outside the forward but whose gradients are averaged in the same backward."""
+
+    def __init__(self, model: torch.nn.Module, head: torch.nn.Module | None):
+        super().__init__()
+        self.model = model
+        self.head = head
+
+    def forward(self, **inputs):
+        return self.model(**inputs)
+
+
 class Trainer:
     def __init__(self, loaded: LoadedModel, settings: TrainSettings):
         self.loaded = loaded
         self.settings = settings
         self.step = 0  # optimizer steps taken
         self.micro_step = 0  # micro-batches trained
+        self.ddp = None  # DistributedDataParallel over the model and head, under torchrun (distribute)
         seed_everything(settings.seed)
         model = loaded.model
         model.requires_grad_(False)
@@ -104,6 +123,22 @@ class Trainer:
             [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=settings.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule_factor(settings))
+
+    def distribute(self) -> None:
+        """Wraps the model (and head) in DDP when there are several ranks; a collective, so every
+        rank calls it together. DDP starts every rank from rank 0's parameters."""
+        w = distributed.world()
+        if not w.distributed:
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        device = self.loaded.model.device
+        if (device.type == "cuda") != (w.backend == "nccl"):
+            raise ValueError(f"the model is on {device} but the process group uses {w.backend}: use nccl with cuda "
+                             f"and gloo with cpu (distributed.backend: auto picks it from generator.device)")
+        self.ddp = DistributedDataParallel(_Synced(self.loaded.model, self.head),
+                                           device_ids=[device.index] if device.type == "cuda" else None,
+                                           broadcast_buffers=False)  # buffers never change in training
 
     def _make_head(self) -> torch.nn.Linear:
         dim = self.loaded.model.get_input_embeddings().embedding_dim
@@ -141,27 +176,47 @@ class Trainer:
             else:
                 self.peft_model.unload()
             self.peft_model = None
+        self.ddp = None
         self.reference = None
         self.loaded.model.requires_grad_(False)
 
     def train_step(self, batch: list[dict]) -> dict:
         started = time.perf_counter()
         form = self.settings.form
-        rows = build_rows(self.loaded, batch, negatives=form != "none", in_batch=self.settings.in_batch_negatives)
-        if not rows.examples:
-            raise ValueError(f"every example of the batch failed ({len(batch)}): "
-                             + "; ".join(e["message"] for e in rows.errors))
+        w = distributed.world()
         model = self.loaded.model
         lr = self.optimizer.param_groups[0]["lr"]
         model.train()
         self.loaded.family.vision_tower(model).eval()  # frozen: no dropout noise in its features
         try:
-            loss_lm, loss_cl = self._losses(rows)
-            loss = loss_lm + self.settings.lambda_cl * loss_cl
-            if not torch.isfinite(loss):  # refuse before it reaches the weights
-                raise FloatingPointError(f"non-finite loss (L_LM {loss_lm.item()}, L_CL {loss_cl.item()}) on examples "
+            error, rows, lm, cl = None, None, None, None
+            try:  # everything up to the agreement below, so a rank that fails alone never strands the others
+                distributed.injected_failure("train_step")
+                # Every rank builds the whole batch: the same skips, counts and in-batch negatives everywhere.
+                rows = build_rows(self.loaded, batch, negatives=form != "none", in_batch=self.settings.in_batch_negatives)
+                if not rows.examples:
+                    raise ValueError(f"every example of the batch failed ({len(batch)}): "
+                                     + "; ".join(e["message"] for e in rows.errors))
+                mine, weight = distributed.shard(len(rows.examples)), 1.0
+                if not mine:  # fewer examples than ranks: join DDP's all-reduce with a zero-weight loss
+                    mine, weight = range(1), 0.0
+                lm, cl = self._losses(rows, mine)
+                lm, cl = lm * weight, cl * weight
+            except Exception as exc:
+                error = exc
+            n = len(rows.examples) if rows is not None else 0
+            lm_total, cl_total, n_sum, n_squares = distributed.agree(
+                error, [0.0, 0.0, n, n * n] if error is not None else [lm.item(), cl.item(), n, n * n])
+            if n_squares * w.world_size != n_sum * n_sum:  # equal counts on all ranks, by Cauchy-Schwarz
+                raise RuntimeError(f"the ranks built different examples from the same batch ({n} here, {n_sum:g} in all): "
+                                   f"every rank must read the same image files")
+            loss_total = lm_total + self.settings.lambda_cl * cl_total
+            if not math.isfinite(loss_total):  # refuse before it reaches the weights (every rank alike)
+                raise FloatingPointError(f"non-finite loss (L_LM {lm_total}, L_CL {cl_total}) on examples "
                                          + ", ".join(ex.example_id for ex in rows.examples))
-            (loss / self.settings.grad_accum_steps).backward()  # summed micro-batch grads = their mean
+            # DDP averages gradients over ranks, so each rank's share of the loss is scaled up by their number;
+            # summed micro-batch grads are their mean.
+            ((lm + self.settings.lambda_cl * cl) * (w.world_size / self.settings.grad_accum_steps)).backward()
         finally:
             model.eval()
         self.micro_step += 1
@@ -170,8 +225,8 @@ class Trainer:
         if stepped:
             grad_norm = self._optimizer_step()
         return {
-            "step": self.step, "micro_step": self.micro_step, "loss": loss.item(), "loss_lm": loss_lm.item(),
-            "loss_cl": loss_cl.item(), "lr": lr, "grad_norm": grad_norm, "optimizer_stepped": stepped,
+            "step": self.step, "micro_step": self.micro_step, "loss": loss_total, "loss_lm": lm_total,
+            "loss_cl": cl_total, "lr": lr, "grad_norm": grad_norm, "optimizer_stepped": stepped,
             "errors": rows.errors, "seconds": time.perf_counter() - started,
         }
 
@@ -190,15 +245,18 @@ class Trainer:
             self.loaded.cache[WEIGHTS_CHANGED] = True
         return float(norm)
 
-    def _losses(self, rows) -> tuple[torch.Tensor, torch.Tensor]:
-        """(L_LM, L_CL), each averaged over examples; L_CL over the examples that have negatives
-        (the others train on L_LM alone; L_CL is 0 when none has any)."""
+    def _losses(self, all_rows, picked: range) -> tuple[torch.Tensor, torch.Tensor]:
+        """This shard's parts of (L_LM, L_CL), each a mean over the whole batch's examples: L_LM over all of
+        them, L_CL over those that have negatives (the others train on L_LM alone; L_CL is 0 when none has
+        any). With one process the shard is the whole batch and the parts are the means themselves."""
         form, tau = self.settings.form, self.settings.tau
-        fwd = forward_rows(self.loaded.model, self.loaded, rows.sequences, hidden=form == "infonce_hidden")
-        lm = torch.stack([losses.lm_loss(fwd.token_logprobs[ex.rows[0]]) for ex in rows.examples]).mean()
+        n_contrastive = sum(ex.has_negatives for ex in all_rows.examples) if form != "none" else 0
+        rows = all_rows.subset(picked)
+        fwd = forward_rows(self.ddp or self.loaded.model, self.loaded, rows.sequences, hidden=form == "infonce_hidden")
+        lm = torch.stack([losses.lm_loss(fwd.token_logprobs[ex.rows[0]]) for ex in rows.examples]).sum() / len(all_rows.examples)
         contrastive = [ex for ex in rows.examples if ex.has_negatives] if form != "none" else []
         if not contrastive:
-            if form != "none":
+            if n_contrastive == 0 and form != "none":
                 log.info("no example in this micro-batch has negatives: L_LM only")
             return lm, torch.zeros((), device=lm.device)
         if form == "infonce_hidden":
@@ -213,7 +271,7 @@ class Trainer:
                 policy = torch.stack([fwd.token_logprobs[r].sum() for r in ex.rows])
                 terms.append(losses.preference(policy, reference[at:at + len(ex.rows)], self.settings.beta))
                 at += len(ex.rows)
-        return lm, torch.stack(terms).mean()
+        return lm, torch.stack(terms).sum() / n_contrastive
 
     def _infonce_hidden(self, hidden: torch.Tensor, sequences, rows: list[int]) -> torch.Tensor:
         anchor, candidates = pool_example(hidden, sequences, rows)
@@ -237,11 +295,17 @@ class Trainer:
 
 def setup_trainer(state, model_id: str, settings: TrainSettings, *, keep_adapters: bool = True) -> Trainer:
     """A new Trainer for the model, replacing any earlier one (see Trainer.release)."""
-    loaded = state.model(model_id)
-    previous = state.trainers.pop(model_id, None)
-    if previous is not None and previous.loaded is loaded:
-        previous.release(keep_adapters=keep_adapters)
-    trainer = Trainer(loaded, settings)
+    trainer, error = None, None
+    try:
+        loaded = state.model(model_id)
+        previous = state.trainers.pop(model_id, None)
+        if previous is not None and previous.loaded is loaded:
+            previous.release(keep_adapters=keep_adapters)
+        trainer = Trainer(loaded, settings)
+    except Exception as exc:
+        error = exc
+    distributed.agree(error)  # every rank has its trainer before DDP's collectives start
+    trainer.distribute()
     state.trainers[model_id] = trainer
     return trainer
 
