@@ -192,7 +192,7 @@ class Pretrainer:
         self.optimizer.step()
         model.eval()
         self.step += 1
-        return {"step": self.step, "loss": loss.item(), "loss_lm": loss_lm.item(), "loss_aux": float(loss_aux)}
+        return {"step": self.step, "loss": loss.item(), "loss_lm": loss_lm.item(), "loss_aux": float(loss_aux.detach())}
 
     # ------------------------------------------------------------ exact resume
 
