@@ -262,6 +262,30 @@ export const SCHEMA = {
       max_attempts: { type: "int", default: 3, min: 1, doc: "Tries per batch before its samples are recorded as failed and the run goes on." },
     },
   },
+  workers: {
+    type: "section",
+    doc: "The workers that generate and score: each batch goes to whichever worker is free; a dead or hung worker's batches go to the others. Training stages use the first local worker. The final dataset is identical to a one-worker run.",
+    fields: {
+      local: { type: "int", default: 1, min: 0, doc: "Worker processes started on this host (each loads the generator)." },
+      devices: {
+        type: "list", items: "string", default: [],
+        doc: "CUDA devices for the local workers, e.g. [cuda:0, cuda:1]: local worker i sees only devices[i mod N] (CUDA_VISIBLE_DEVICES) and uses it as cuda:0. Empty: every local worker uses generator.device with worker.threads threads.",
+      },
+      remote: {
+        type: "records", default: [],
+        doc: "Workers started elsewhere with `c3l worker --bind`, reached over CurveZMQ. A remote worker that fails is dropped with a warning (never restarted); its batches go to the others.",
+        fields: {
+          endpoint: { type: "string", default: null, pattern: /^tcp:\/\/[^\s:]+:\d+$/, patternDoc: "tcp://HOST:PORT", doc: "Where the worker listens." },
+          server_key: { type: "string", default: null, path: "config_dir", doc: "That worker's public CURVE certificate (from `c3l keys`), relative to the config file." },
+        },
+      },
+      client_key: {
+        type: "string", default: null, nullable: true, path: "config_dir",
+        doc: "Our secret CURVE certificate (from `c3l keys`), relative to the config file; required when workers.remote is non-empty.",
+      },
+      in_flight: { type: "int", default: 1, min: 1, doc: "Batches sent to one worker before it answers (it runs them one at a time; 2 hides the round trip to a remote worker)." },
+    },
+  },
   runs_dir: {
     type: "string", default: "runs", path: "cwd",
     doc: "Where run folders are created; relative to the current directory (not the config file).",
@@ -322,6 +346,7 @@ export interface C3lConfig {
   } & TrainingConfig & { seed: number | null }>;
   evaluate: { benchmarks: Record<string, string>; model: string | null; options: Record<string, string>; max_new_tokens: number };
   worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
+  workers: { local: number; devices: string[]; remote: { endpoint: string; server_key: string }[]; client_key: string | null; in_flight: number };
   runs_dir: string;
 }
 

@@ -194,6 +194,20 @@ export function validateRules(doc: unknown, configDir: string): string[] {
   if (evaluate.model === "finetuned" && finetune.enabled !== true) {
     problems.push(`evaluate.model: expected generator, base or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"`);
   }
+  problems.push(...workersRules(isMapping(doc.workers) ? doc.workers : {}));
+  return problems;
+}
+
+function workersRules(workers: Mapping): string[] {
+  const problems: string[] = [];
+  const remote = Array.isArray(workers.remote) ? workers.remote : [];
+  if (workers.local === 0 && remote.length === 0) problems.push("workers.local, workers.remote: expected at least one worker, got local: 0 and no remote");
+  if (Array.isArray(workers.devices)) {
+    workers.devices.forEach((d, i) => {
+      if (typeof d === "string" && !/^cuda:\d+$/.test(d)) problems.push(`workers.devices[${i}]: expected cuda:N, got ${describe(d)}`);
+    });
+  }
+  if (remote.length > 0 && workers.client_key == null) problems.push("workers.client_key: expected our secret CURVE certificate (from `c3l keys`) while workers.remote is non-empty, got null");
   return problems;
 }
 
@@ -251,6 +265,9 @@ export function validateFiles(config: Mapping): string[] {
       check(`finetune.extra_data[${i}].images`, item.images, "dir");
     });
   }
+  const workers = isMapping(config.workers) ? config.workers : {};
+  check("workers.client_key", workers.client_key, "file");
+  if (Array.isArray(workers.remote)) workers.remote.forEach((r, i) => isMapping(r) && check(`workers.remote[${i}].server_key`, r.server_key, "file"));
   const evaluate = isMapping(config.evaluate) ? config.evaluate : {};
   if (isMapping(evaluate.benchmarks)) {
     for (const [name, path] of Object.entries(evaluate.benchmarks)) {

@@ -4,6 +4,7 @@ import type { SampleFile, SampleRecord } from "../runs/jsonl.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import type { InputImage } from "./inputs.js";
 import { Progress } from "./progress.js";
+import type { WorkerPool } from "./pool.js";
 import type { WorkerSession } from "./session.js";
 
 export interface StageOutcome {
@@ -15,7 +16,10 @@ export interface StageContext {
   readonly config: C3lConfig;
   readonly run: RunFolder;
   readonly stage: string;
+  /** Worker 0 of the pool: training stages and single requests use it. */
   readonly session: WorkerSession;
+  /** Every worker: generate and score hand their batches to whichever is free. */
+  readonly pool: WorkerPool;
   readonly images: InputImage[];
   /** The generator this stage starts from: the base model, or the last contrast stage's export. */
   readonly modelDir: string;
@@ -47,16 +51,17 @@ export function testPause(): void {
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-export function progressFor(ctx: StageContext, total: number): Progress {
+/** `workers`: the ids whose items/s the progress line shows beside the total (when several). */
+export function progressFor(ctx: StageContext, total: number, workers: readonly string[] = []): Progress {
   let last = 0;
   return new Progress(ctx.stage, total, process.stderr, (u) => {
     testPause();
     const now = Date.now();
     if (now - last < 2_000 && u.done < u.total) return; // keep the event log and summary writes sparse
     last = now;
-    ctx.run.events.append({ type: "progress", stage: ctx.stage, done: u.done, total: u.total, rate: u.rate });
+    ctx.run.events.append({ type: "progress", stage: ctx.stage, done: u.done, total: u.total, rate: u.rate, ...(u.workers ? { workers: u.workers } : {}) });
     ctx.run.updateSummary({ progress: { stage: ctx.stage, done: u.done, total: u.total } });
-  });
+  }, undefined, workers);
 }
 
 export function imageById(ctx: StageContext): Map<string, InputImage> {

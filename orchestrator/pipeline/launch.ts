@@ -15,7 +15,7 @@ import { BUILTIN_DATA, BUILTIN_MODELS, builtinName } from "./builtins.js";
 import { InputError } from "./errors.js";
 import { resolveImages, type DataSource } from "./inputs.js";
 import { runStages } from "./runner.js";
-import { WorkerSession } from "./session.js";
+import { poolFromConfig } from "./pool-config.js";
 
 export interface LaunchOptions {
   argv: string[];
@@ -113,16 +113,12 @@ async function execute(run: RunFolder, config: C3lConfig, assets: Assets, inputs
     options.log(`skipped input ${skipped.id}: ${skipped.reason}`);
     run.events.append({ type: "warning", message: `skipped input ${skipped.id}: ${skipped.reason}` });
   }
-  const session = new WorkerSession({
-    threads: config.worker.threads, requestTimeoutMs: config.worker.request_timeout_s * 1000, startTimeoutMs: config.worker.start_timeout_s * 1000,
-    maxAttempts: config.worker.max_attempts, logFile: run.paths.worker_log, device: config.generator.device, dtype: config.generator.dtype,
-    log: options.log, worker: options.worker,
-  });
+  const pool = poolFromConfig({ config, workerLog: run.paths.worker_log, log: options.log, worker: options.worker });
   try {
-    await session.start();
-    return await runStages({ config, run, baseModelDir: assets.modelDir, targetModelDir: assets.targetModelDir, images: inputs.images, skippedInputs: inputs.skipped, session, log: options.log });
+    await pool.start();
+    return await runStages({ config, run, baseModelDir: assets.modelDir, targetModelDir: assets.targetModelDir, images: inputs.images, skippedInputs: inputs.skipped, pool, log: options.log });
   } finally {
-    await session.stop();
+    await pool.stop();
     run.unlock();
   }
 }

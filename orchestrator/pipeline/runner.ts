@@ -6,7 +6,7 @@ import type { RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import { testPause, type StageContext } from "./context.js";
 import type { InputImage, SkippedInput } from "./inputs.js";
-import type { WorkerSession } from "./session.js";
+import type { WorkerPool } from "./pool.js";
 import { optionalStages, stageSpecs } from "./stages/index.js";
 
 export interface RunnerOptions {
@@ -17,12 +17,14 @@ export interface RunnerOptions {
   targetModelDir: string;
   images: InputImage[];
   skippedInputs: SkippedInput[];
-  session: WorkerSession;
+  /** The workers; its lead (worker 0) is every stage's `session`. */
+  pool: WorkerPool;
   log: (line: string) => void;
 }
 
 export async function runStages(options: RunnerOptions): Promise<RunSummary> {
-  const { config, run, session, log } = options;
+  const { config, run, pool, log } = options;
+  const session = pool.lead;
   let modelDir = options.baseModelDir;
   const failedSamples = () => options.skippedInputs.length +
     Object.values(run.states()).reduce((n, s) => n + (s.counts.failed ?? 0), 0);
@@ -38,7 +40,7 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
     run.updateSummary({ stage: spec.name, progress: null });
     run.events.append({ type: "stage_start", stage: spec.name, attempt: state.attempts });
     log(`${spec.name}: ${state.attempts > 1 ? `resuming (attempt ${state.attempts})` : "starting"}`);
-    const ctx: StageContext = { config, run, stage: spec.name, session, images: options.images, modelDir,
+    const ctx: StageContext = { config, run, stage: spec.name, session, pool, images: options.images, modelDir,
       baseModelDir: options.baseModelDir, targetModelDir: options.targetModelDir, log };
     let outcome;
     try {

@@ -1,9 +1,21 @@
 // The pipeline's worker: one supervised process, the generator model kept loaded, and retries.
 // A worker that dies or hangs mid-stage is restarted, its model reloaded and the request retried
 // (generate and score are safe to repeat); after `maxAttempts` failures the caller records the
-// batch as failed and the run goes on.
-import { WorkerError, WorkerReplyError, Worker, type WorkerOptions } from "../worker/index.js";
-import type { MessageType, Replies, Requests } from "../protocol/index.js";
+// batch as failed and the run goes on. A WorkerPool (pool.ts) runs several sessions side by side.
+import { WorkerClosedError, WorkerError, WorkerReplyError, Worker, type WorkerOptions } from "../worker/index.js";
+import type { HelloReply, MessageType, Replies, Requests } from "../protocol/index.js";
+
+/** What a session needs from a worker: a local Worker, or a remote one reached over the network. */
+export interface WorkerLink {
+  readonly hello: HelloReply;
+  /** The local process id (absent for a remote worker). */
+  readonly pid?: number;
+  readonly logFile?: string | null;
+  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]>;
+  /** Kill and start afresh; local workers only (a remote one is dropped instead). */
+  restart?(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export interface SessionOptions {
   threads: number;
@@ -16,6 +28,8 @@ export interface SessionOptions {
   log: (line: string) => void;
   /** Test hook: extra worker options (a fixture command, shorter heartbeats). */
   worker?: Partial<WorkerOptions>;
+  /** Opens the worker instead of starting a local process (a remote worker); it cannot be restarted. */
+  connect?: () => Promise<WorkerLink>;
 }
 
 export class BatchFailedError extends Error {
@@ -28,8 +42,10 @@ export class BatchFailedError extends Error {
 export const GENERATOR_ID = "generator";
 
 export class WorkerSession {
-  private worker: Worker | null = null;
+  private worker: WorkerLink | null = null;
   private modelDir: string | null = null;
+  /** The generator in memory was trained in place (modelIsNow): it may differ from its export in the last bits. */
+  private trainedInPlace = false;
   restarts = 0;
 
   constructor(private readonly options: SessionOptions) {}
@@ -38,7 +54,31 @@ export class WorkerSession {
     return this.worker?.hello ?? null;
   }
 
+  /** The worker's process id, while it runs locally. */
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  /** Whether a failed worker can be replaced by a fresh process (local) or not (remote). */
+  get restartable(): boolean {
+    return this.options.connect === undefined;
+  }
+
+  /** The generator loaded now, or null. */
+  get loadedModel(): string | null {
+    return this.modelDir;
+  }
+
+  /** modelIsNow was the last word on the generator: its weights come from training, not from its folder. */
+  get modelTrainedInPlace(): boolean {
+    return this.trainedInPlace && this.modelDir !== null;
+  }
+
   async start(): Promise<void> {
+    if (this.options.connect) {
+      this.worker = await this.options.connect();
+      return;
+    }
     this.worker = await Worker.start({
       threads: this.options.threads,
       requestTimeoutMs: this.options.requestTimeoutMs,
@@ -52,8 +92,10 @@ export class WorkerSession {
   /** Loads `dir` as the generator unless it is already the loaded one. */
   async useModel(dir: string): Promise<void> {
     if (this.modelDir === dir) return;
+    this.modelDir = null;
     await this.request("load_model", { model_id: GENERATOR_ID, model_dir: dir, device: this.options.device, dtype: this.options.dtype });
     this.modelDir = dir;
+    this.trainedInPlace = false;
   }
 
   /** Loads `dir` even if it is the loaded one: its weights in memory may have been trained since. */
@@ -65,6 +107,7 @@ export class WorkerSession {
   /** The generator in memory now equals `dir` (it was trained in place and exported there). */
   modelIsNow(dir: string): void {
     this.modelDir = dir;
+    this.trainedInPlace = true;
   }
 
   request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]> {
@@ -96,10 +139,12 @@ export class WorkerSession {
   }
 
   async restart(): Promise<void> {
+    if (!this.worker) throw new Error("the worker session is not started");
+    if (!this.worker.restart) throw new WorkerClosedError("a remote worker cannot be restarted from here", this.worker.logFile ?? null);
     this.restarts++;
     const dir = this.modelDir;
     this.modelDir = null;
-    await this.worker!.restart();
+    await this.worker.restart();
     if (dir) await this.useModel(dir);
   }
 

@@ -1,9 +1,10 @@
 // generate / regenerate: the generator writes K question/answer pairs per image. Output that does
 // not parse is kept with its raw text and the reason, and counted — never dropped silently.
 import type { GenerateResult, QAPair } from "../../protocol/index.js";
-import { openSamples, progressFor, type StageContext, type StageOutcome } from "../context.js";
+import { openSamples, type StageContext, type StageOutcome } from "../context.js";
+import { dispatch, type StageBatch } from "../batches.js";
 import { chunk, chunkSeed, renderPrompt, seededIndex } from "../plan.js";
-import { BatchFailedError, GENERATOR_ID } from "../session.js";
+import { GENERATOR_ID } from "../session.js";
 
 export interface GeneratedRecord {
   id: string; // the image id
@@ -25,43 +26,37 @@ export function promptFor(ctx: StageContext, imageId: string): string {
 
 export async function runGenerate(ctx: StageContext): Promise<StageOutcome> {
   const g = ctx.config.generation;
-  await ctx.session.useModel(ctx.modelDir);
+  await ctx.pool.useModel(ctx.modelDir);
   const out = openSamples<GeneratedRecord>(ctx);
   const done = new Set(out.read().records.keys());
-  const chunks = chunk(ctx.images, g.batch_size);
-  const progress = progressFor(ctx, ctx.images.length);
-  progress.skip(ctx.images.filter((image) => done.has(image.id)).length);
+  const batches = chunk(ctx.images, g.batch_size).flatMap((images, index): StageBatch<"generate", Map<string, string>>[] => {
+    const missing = images.filter((image) => !done.has(image.id));
+    if (missing.length === 0) return [];
+    // The whole chunk is sent again so its batch and seed, and so its sampled text, match an
+    // uninterrupted run; the seed is the chunk's, so the text does not depend on the worker either.
+    const items = images.map((image) => ({ id: image.id, image_path: image.path, prompt: promptFor(ctx, image.id) }));
+    const content = {
+      model_id: GENERATOR_ID, items,
+      max_new_tokens: g.max_new_tokens, do_sample: g.do_sample, temperature: g.temperature, top_p: g.top_p,
+      stop: g.stop, seed: chunkSeed(ctx.config.seed, ctx.stage, index), batch_size: images.length,
+    };
+    return [{ what: `${ctx.stage} chunk ${index}`, type: "generate", content, items: missing.length,
+      ids: items.map((i) => i.id), chunk: new Map(items.map((i) => [i.id, i.prompt])) }];
+  });
+  let workers;
   try {
-    for (const [index, images] of chunks.entries()) {
-      const missing = images.filter((image) => !done.has(image.id));
-      if (missing.length === 0) continue;
-      // The whole chunk is sent again so its batch and seed, and so its sampled text, match an uninterrupted run.
-      const request = {
-        model_id: GENERATOR_ID,
-        items: images.map((image) => ({ id: image.id, image_path: image.path, prompt: promptFor(ctx, image.id) })),
-        max_new_tokens: g.max_new_tokens, do_sample: g.do_sample, temperature: g.temperature, top_p: g.top_p,
-        stop: g.stop, seed: chunkSeed(ctx.config.seed, ctx.stage, index), batch_size: images.length,
-      };
-      let records: GeneratedRecord[];
-      try {
-        const reply = await ctx.session.withRetries(`${ctx.stage} chunk ${index}`, () => ctx.session.request("generate", request));
-        records = reply.results.map((r) => ({
-          id: r.id, image_id: r.id, prompt: request.items.find((i) => i.id === r.id)!.prompt, text: r.text,
-          finish_reason: r.finish_reason, num_tokens: r.num_tokens, qa_pairs: r.qa_pairs, parse_error: r.parse_error, error: r.error,
-        }));
-      } catch (err) {
-        if (!(err instanceof BatchFailedError)) throw err;
-        ctx.log(`${ctx.stage}: ${err.message}; its ${images.length} images are recorded as failed`);
-        records = request.items.map((item) => failed(item.id, item.prompt, err.message));
-      }
-      out.append(records.filter((r) => !done.has(r.id)));
-      for (const r of records) done.add(r.id);
-      progress.advance(missing.length);
-    }
+    workers = await dispatch(ctx, {
+      out, done, total: ctx.images.length, batches, unit: "images",
+      records: (batch, reply) => reply.results.map((r) => ({
+        id: r.id, image_id: r.id, prompt: batch.chunk.get(r.id)!, text: r.text,
+        finish_reason: r.finish_reason, num_tokens: r.num_tokens, qa_pairs: r.qa_pairs, parse_error: r.parse_error, error: r.error,
+      })),
+      failedRecords: (batch, err) => [...batch.chunk].map(([id, prompt]) => failed(id, prompt, err.message)),
+    });
   } finally {
     out.close();
   }
-  return { counts: countGenerated([...out.read().records.values()]) };
+  return { counts: countGenerated([...out.read().records.values()]), extra: { workers } };
 }
 
 function failed(id: string, prompt: string, message: string): GeneratedRecord {

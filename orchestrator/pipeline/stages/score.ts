@@ -1,7 +1,8 @@
 // score / rescore (the content relevance module): S(A|V), S(A) and S(I2C) for every parsed pair.
 import type { ScoreItem } from "../../protocol/index.js";
-import { imageById, openSamples, progressFor, readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { BatchFailedError, GENERATOR_ID } from "../session.js";
+import { dispatch, type StageBatch } from "../batches.js";
+import { imageById, openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { GENERATOR_ID } from "../session.js";
 import { i2cStats } from "../../runs/summary.js";
 import type { GeneratedRecord } from "./generate.js";
 
@@ -45,35 +46,29 @@ function chunkByImage(items: ScoreItem[], size: number): ScoreItem[][] {
 export function runScore(generateStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
     const s = ctx.config.scoring;
-    await ctx.session.useModel(ctx.modelDir);
+    await ctx.pool.useModel(ctx.modelDir);
     const items = pairsOf(ctx, generateStage);
     const out = openSamples<ScoredRecord>(ctx);
     const done = new Set(out.read().records.keys());
-    const progress = progressFor(ctx, items.length);
-    progress.skip(items.filter((item) => done.has(item.id)).length);
+    const batches = chunkByImage(items, s.batch_size).flatMap((chunkItems, index): StageBatch<"score", ScoreItem[]>[] => {
+      const missing = chunkItems.filter((item) => !done.has(item.id));
+      if (missing.length === 0) return [];
+      const content = { model_id: GENERATOR_ID, items: chunkItems, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: chunkItems.length };
+      return [{ what: `${ctx.stage} chunk ${index}`, type: "score", content, items: missing.length, ids: chunkItems.map((i) => i.id), chunk: chunkItems }];
+    });
+    let workers;
     try {
-      for (const [index, chunkItems] of chunkByImage(items, s.batch_size).entries()) {
-        const missing = chunkItems.filter((item) => !done.has(item.id));
-        if (missing.length === 0) continue;
-        const request = { model_id: GENERATOR_ID, items: chunkItems, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: chunkItems.length };
-        let records: ScoredRecord[];
-        try {
-          const reply = await ctx.session.withRetries(`${ctx.stage} chunk ${index}`,
-            () => ctx.session.request("score", request));
-          const byId = new Map(chunkItems.map((item) => [item.id, item]));
-          records = reply.results.map((r) => ({ ...r, image_id: r.id.slice(0, r.id.lastIndexOf("#")), question: byId.get(r.id)!.question, answer: byId.get(r.id)!.answer }));
-        } catch (err) {
-          if (!(err instanceof BatchFailedError)) throw err;
-          ctx.log(`${ctx.stage}: ${err.message}; its ${chunkItems.length} pairs are recorded as failed`);
-          records = chunkItems.map((item) => ({
-            id: item.id, image_id: item.id.slice(0, item.id.lastIndexOf("#")), question: item.question, answer: item.answer,
-            logp_with_image: null, logp_without_image: null, i2c: null, num_tokens: 0, error: { code: "batch_failed", message: err.message },
-          }));
-        }
-        out.append(records.filter((r) => !done.has(r.id)));
-        for (const r of records) done.add(r.id);
-        progress.advance(missing.length);
-      }
+      workers = await dispatch(ctx, {
+        out, done, total: items.length, batches, unit: "pairs",
+        records: (batch, reply) => {
+          const byId = new Map(batch.chunk.map((item) => [item.id, item]));
+          return reply.results.map((r) => ({ ...r, image_id: imageOf(r.id), question: byId.get(r.id)!.question, answer: byId.get(r.id)!.answer }));
+        },
+        failedRecords: (batch, err) => batch.chunk.map((item) => ({
+          id: item.id, image_id: imageOf(item.id), question: item.question, answer: item.answer,
+          logp_with_image: null, logp_without_image: null, i2c: null, num_tokens: 0, error: { code: "batch_failed", message: err.message },
+        })),
+      });
     } finally {
       out.close();
     }
@@ -81,7 +76,11 @@ export function runScore(generateStage: string) {
     const scores = all.filter((r) => r.i2c !== null).map((r) => r.i2c!);
     return {
       counts: { pairs: all.length, scored: scores.length, failed: all.length - scores.length },
-      extra: { i2c: i2cStats(scores) },
+      extra: { i2c: i2cStats(scores), workers },
     };
   };
+}
+
+function imageOf(pairId: string): string {
+  return pairId.slice(0, pairId.lastIndexOf("#"));
 }

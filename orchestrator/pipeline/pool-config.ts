@@ -1,0 +1,61 @@
+// The pool a config asks for (workers.*): local worker i pinned to devices[i mod N] through
+// CUDA_VISIBLE_DEVICES (so it sees one GPU, as cuda:0) or on CPU threads, then the remote workers.
+import { basename, dirname, join } from "node:path";
+import type { C3lConfig } from "../config/index.js";
+import type { WorkerOptions } from "../worker/index.js";
+import { WorkerPool, type PoolMember } from "./pool.js";
+import { WorkerSession, type SessionOptions, type WorkerLink } from "./session.js";
+
+export interface PoolSetup {
+  config: C3lConfig;
+  /** Worker 0 logs here; worker i to worker-<i>.log beside it. */
+  workerLog: string;
+  log: (line: string) => void;
+  /** Test hook: worker options such as a fixture command (every local worker). */
+  worker?: Partial<WorkerOptions>;
+}
+
+/** Where local worker `i` runs: a CUDA device by index, or the generator's device. */
+export function localPlacement(config: C3lConfig, i: number): { device: string; env: Record<string, string>; where: string } {
+  const devices = config.workers.devices;
+  if (devices.length === 0) return { device: config.generator.device, env: {}, where: `${config.generator.device}, ${config.worker.threads} thread(s)` };
+  const device = devices[i % devices.length]!;
+  return { device: "cuda:0", env: { CUDA_VISIBLE_DEVICES: device.slice("cuda:".length) }, where: device };
+}
+
+export function workerLogFile(workerLog: string, i: number): string {
+  return i === 0 ? workerLog : join(dirname(workerLog), `${basename(workerLog, ".log")}-${i}.log`);
+}
+
+export function poolFromConfig(setup: PoolSetup): WorkerPool {
+  const { log } = setup;
+  // A run begun before the workers section existed resumes with one local worker, as it began.
+  const config: C3lConfig = { ...setup.config, workers: setup.config.workers ?? { local: 1, devices: [], remote: [], client_key: null, in_flight: 1 } };
+  const base = (logFile: string, id: string): SessionOptions => ({
+    threads: config.worker.threads, requestTimeoutMs: config.worker.request_timeout_s * 1000, startTimeoutMs: config.worker.start_timeout_s * 1000,
+    maxAttempts: config.worker.max_attempts, logFile, device: config.generator.device, dtype: config.generator.dtype,
+    log: (line) => log(config.workers.local + config.workers.remote.length > 1 ? `[${id}] ${line}` : line),
+  });
+  const members: PoolMember[] = [];
+  for (let i = 0; i < config.workers.local; i++) {
+    const id = `local-${i}`;
+    const place = localPlacement(config, i);
+    const options = base(workerLogFile(setup.workerLog, i), id);
+    const worker = { ...setup.worker, env: { ...setup.worker?.env, ...place.env } };
+    members.push({ id, where: place.where, session: new WorkerSession({ ...options, device: place.device, worker }) });
+  }
+  config.workers.remote.forEach((remote, i) => {
+    const id = `remote-${i}`;
+    members.push({ id, where: remote.endpoint, session: new WorkerSession({ ...base(workerLogFile(setup.workerLog, config.workers.local + i), id), connect: () => connectRemote(remote, config.workers.client_key!) }) });
+  });
+  return new WorkerPool(members, { inFlight: config.workers.in_flight, maxAttempts: config.worker.max_attempts, log });
+}
+
+/**
+ * TODO(lead): connect with the secure remote worker client once orchestrator/worker/remote.ts
+ * lands, e.g. `RemoteWorker.connect({ endpoint, serverKey, clientKey, ... })`: its result must
+ * satisfy WorkerLink (hello, request, stop; no restart). The pool already drops a failed remote.
+ */
+async function connectRemote(remote: { endpoint: string; server_key: string }, _clientKey: string): Promise<WorkerLink> {
+  throw new Error(`workers.remote: cannot reach ${remote.endpoint} yet: the CURVE client (orchestrator/worker/remote.ts) is not part of this build`);
+}
