@@ -5,7 +5,7 @@ import { ConfigError } from "../config/errors.js";
 import { EvalInputError } from "../eval/errors.js";
 import { InputError } from "../pipeline/errors.js";
 import { RunArgumentError } from "../runs/errors.js";
-import { WorkerError } from "../worker/errors.js";
+import { CertificateError, WorkerError } from "../worker/errors.js";
 import { EXIT } from "./exit-codes.js";
 
 /** yargs rejected the command line; fail() has already told the user. */
@@ -157,6 +157,39 @@ async function main(argv: string[]): Promise<number> {
         });
       },
     )
+    .command(
+      "keys",
+      "Generate a CurveZMQ key pair for remote workers: NAME.key (public, give it to the other side) and NAME.key_secret (mode 0600); prints both paths as JSON",
+      (y) => y
+        .option("out", { type: "string", demandOption: true, describe: "the folder to write into (made 0700 if new)" })
+        .option("name", { type: "string", default: "c3l", describe: "the files' base name" })
+        .option("force", { type: "boolean", default: false, describe: "replace an existing pair (holders of the old public key are then refused)" })
+        .example("$0 keys --out ~/.c3l/keys --name gpu-box", "a worker's key pair; copy gpu-box.key to the orchestrator's machine"),
+      async (args) => {
+        const { keys } = await import("./keys.js");
+        code = await keys({ out: args.out, name: args.name, force: args.force });
+      },
+    )
+    .command(
+      "worker",
+      "Run a worker in the foreground for orchestrators on other machines: CURVE-encrypted, admitting only --authorized-keys, touching only --roots (docs/REMOTE.md); Ctrl-C stops it",
+      (y) => y
+        .option("bind", { type: "string", demandOption: true, describe: "tcp://HOST:PORT to listen on (tcp://0.0.0.0:5555: every interface), or loopback/ipc" })
+        .option("key", { type: "string", describe: "this worker's secret certificate (NAME.key_secret from c3l keys); required beyond loopback" })
+        .option("authorized-keys", { type: "string", describe: "folder of the clients' public certificates (*.key); required with --key" })
+        .option("roots", { type: "string", array: true, default: [] as string[], describe: "folders whose files requests may read and write (models, images, checkpoints, exports); required beyond loopback" })
+        .option("threads", { type: "number", default: 1, describe: "torch threads in the worker" })
+        .option("device", { type: "string", describe: "cpu (hide GPUs) or cuda:N (show only GPU N); default: every GPU the host has" })
+        .option("max-frame-bytes", { type: "number", describe: "refuse larger frames (default 256 MiB)" })
+        .example("$0 worker --bind tcp://0.0.0.0:5555 --key keys/gpu-box.key_secret --authorized-keys keys/clients --roots /data,/models", "serve this machine's GPU to orchestrators holding an authorized key"),
+      async (args) => {
+        const { worker } = await import("./worker.js");
+        code = await worker({
+          bind: args.bind, key: args.key, authorizedKeys: args["authorized-keys"], roots: args.roots,
+          threads: args.threads, device: args.device, maxFrameBytes: args["max-frame-bytes"],
+        });
+      },
+    )
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((message, err) => {
@@ -178,7 +211,7 @@ main(hideBin(process.argv)).then(
     }
     process.stderr.write(`c3l: ${err.message}\n`);
     process.exitCode = err instanceof WorkerError ? EXIT.worker
-      : err instanceof RunArgumentError || err instanceof ConfigError || err instanceof EvalInputError ? EXIT.usage
+      : err instanceof RunArgumentError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
       : err instanceof InputError ? EXIT.input
       : EXIT.failure;
   },

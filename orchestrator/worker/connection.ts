@@ -1,6 +1,6 @@
 // The DEALER side of one worker connection: one receive loop, pending requests matched by msg_id,
 // a deadline per request, late replies dropped, heartbeats to notice a frozen peer.
-import { Dealer } from "zeromq";
+import { Dealer, type Event } from "zeromq";
 import { decodeFrame, encodeMessage, PROTOCOL_VERSION, ProtocolError, type ErrorContent, type ReplyHeader } from "../protocol/index.js";
 import { VersionMismatchError, WorkerProtocolError, WorkerReplyError, WorkerTimeoutError } from "./errors.js";
 
@@ -12,6 +12,23 @@ export interface ConnectionOptions {
   /** Called when heartbeats declare the peer gone (frozen or dead). */
   onDisconnect: () => void;
   onLog: (line: string) => void;
+  /** CURVE keys for a worker started with --curve-secret-key (docs/REMOTE.md); absent for ipc/loopback workers. */
+  curve?: CurveClientKeys;
+  /** Called when the security handshake fails (wrong keys): the worker never sees our requests, so none will be answered. */
+  onHandshakeFailed?: (failure: HandshakeFailure) => void;
+}
+
+/** auth: the worker's ZAP handler refused our key; protocol: a mechanism or crypto mismatch; other: the peer hung up mid-handshake. */
+export interface HandshakeFailure {
+  kind: "auth" | "protocol" | "other";
+  reason: string;
+}
+
+/** Z85 keys: the worker's public key, and this client's key pair (its public key must be in the worker's --authorized-keys). */
+export interface CurveClientKeys {
+  serverPublicKey: string;
+  publicKey: string;
+  secretKey: string;
 }
 
 interface Pending {
@@ -35,6 +52,11 @@ export class Connection {
       heartbeatInterval: options.heartbeatIntervalMs,
       heartbeatTimeout: options.heartbeatTimeoutMs,
       heartbeatTimeToLive: options.heartbeatTimeoutMs,
+      ...(options.curve && {
+        curveServerKey: options.curve.serverPublicKey,
+        curvePublicKey: options.curve.publicKey,
+        curveSecretKey: options.curve.secretKey,
+      }),
     });
     this.socket.connect(endpoint);
     void this.receiveLoop();
@@ -87,7 +109,10 @@ export class Connection {
     while (!this.closed) {
       try {
         const event = await this.socket.events.receive();
-        if (event.type === "disconnect" && !this.closed) this.options.onDisconnect();
+        if (this.closed) continue;
+        if (event.type === "disconnect") this.options.onDisconnect();
+        const failure = handshakeFailure(event);
+        if (failure) this.options.onHandshakeFailed?.(failure);
       } catch {
         return; // the socket (and with it the observer) was closed
       }
@@ -136,5 +161,19 @@ export class Connection {
       const e = content as unknown as ErrorContent;
       p.reject(new WorkerReplyError(p.type, e.name, e.message, e.traceback, this.options.logFile));
     });
+  }
+}
+
+/** Why a security handshake failed; null for events that are not handshake failures. */
+function handshakeFailure(event: Event): HandshakeFailure | null {
+  switch (event.type) {
+    case "handshake:error:auth":
+      return { kind: "auth", reason: `the worker refused this client's CURVE key (ZAP status ${event.error.status})` };
+    case "handshake:error:protocol":
+      return { kind: "protocol", reason: `the security handshake failed (${event.error.code})` };
+    case "handshake:error:other":
+      return { kind: "other", reason: `the security handshake broke off (${event.error.message})` };
+    default:
+      return null;
   }
 }

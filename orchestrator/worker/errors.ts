@@ -49,3 +49,8 @@ export class WorkerReplyError extends WorkerError {
 export class WorkerClosedError extends WorkerError {
   override name = "WorkerClosedError";
 }
+
+/** A CurveZMQ key file or key argument that cannot be used (a usage error, not a worker failure); names the file. */
+export class CertificateError extends Error {
+  override name = "CertificateError";
+}

@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     from .state import WorkerState
 
     def stop(signum, frame):
+        for other in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C plus a forwarded SIGTERM must not cut the clean-up short
+            signal.signal(other, signal.SIG_IGN)
         raise SystemExit(128 + signum)
     for signum in (signal.SIGTERM, signal.SIGINT):  # before binding, so a stop always runs the socket clean-up
         signal.signal(signum, stop)
