@@ -64,7 +64,7 @@ function wrap(text: string, width: number): string[] {
 /** docs/CONFIG.md: how configs are read, then every key with its type, default and meaning. */
 export function renderConfigDocs(): string {
   const builtins = walkFields(SCHEMA).flatMap(([path, f]) =>
-    f.type === "string" && f.builtins ? f.builtins.map((b) => `  - \`${path}: ${BUILTIN_PREFIX}${b}\``) : []);
+    (f.type === "string" || f.type === "map") && f.builtins ? f.builtins.map((b) => `  - \`${path}${f.type === "map" ? ".NAME" : ""}: ${BUILTIN_PREFIX}${b}\``) : []);
   const out = [
     "# Configuration reference",
     "",
@@ -102,7 +102,7 @@ export function renderConfigDocs(): string {
     "- `finetune.model_dir`, `finetune.extra_data[].json` / `.images`, `evaluate.benchmarks.*` and a path in",
     "  `evaluate.model`: relative to the directory of the config file.",
     "- `runs_dir`: relative to the current directory.",
-    "- `builtin:NAME` (for `data.root` and `generator.model_dir`) names an asset c3l builds and caches itself:",
+    "- `builtin:NAME` names an asset c3l builds and caches itself (the `world-*` ones are built by the run's pretrain stage from the `world` section):",
     ...builtins,
     "",
     "`c3l validate` also checks that the folders and files named exist, and that a model folder holds a",

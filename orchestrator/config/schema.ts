@@ -62,6 +62,8 @@ export interface MapField extends Documented {
   default: Readonly<Record<string, string>>;
   /** Every value is a file-system path, resolved against this base when relative. */
   path?: PathBase;
+  /** Names accepted as `builtin:NAME` values instead of a path. */
+  builtins?: readonly string[];
 }
 /** A list of mappings, each with exactly these fields (e.g. finetune.extra_data: [{json, images}]). */
 export interface RecordsField extends Documented {
@@ -122,13 +124,13 @@ function trainingFields(section: string, defaults: { steps: number | null; epoch
 
 export const SCHEMA = {
   seed: { type: "int", default: 0, min: 0, max: 4294967295, doc: "Seed for every random choice: prompt choice, sampling, data order, training." },
-  rounds: { type: "int", default: 1, min: 1, doc: "How many times generate → score → select → contrast runs before the final regenerate → rescore → filter." },
+  rounds: { type: "int", default: 1, min: 0, doc: "How many times generate → score → select → contrast runs before the final regenerate → rescore → filter; 0: the base generator's data, filtered (no contrastive training)." },
   data: {
     type: "section",
     doc: "The images. Either a folder of images or a JSONL manifest, both under a data root that every image path must stay inside.",
     fields: {
       root: {
-        type: "string", default: "builtin:smoke", path: "config_dir", builtins: ["smoke"],
+        type: "string", default: "builtin:smoke", path: "config_dir", builtins: ["smoke", "world"],
         doc: "Data root folder (relative to the config file), or builtin:NAME for a data set c3l builds and caches itself. Every image path must resolve inside it.",
       },
       images: {
@@ -142,12 +144,32 @@ export const SCHEMA = {
       limit: { type: "int", default: null, nullable: true, min: 1, doc: "Use only the first N images (sorted by id); null: all." },
     },
   },
+  world: {
+    type: "section",
+    doc: "The embedded synthetic world (used by builtin:world, builtin:world-generator, builtin:world-align and the builtin:world-* benchmarks): seeded scenes with ground truth, benchmarks and two tiny LLaVA models pretrained on CPU. Built by the run's pretrain stage into .cache/builtin/world-<hash of this section>/ and reused by every run with an equal section.",
+    fields: {
+      seed: { type: "int", default: 0, min: 0, max: 4294967295, doc: "Seed of the world: scenes, benchmarks and pretraining (the run's own seed varies the pipeline, not the world)." },
+      pool_images: { type: "int", default: 200, min: 1, doc: "Images the pipeline generates data for (builtin:world)." },
+      bench_images: { type: "int", default: 100, min: 1, doc: "Held-out images of the world's benchmarks (POPE, SEED-Bench, MMBench formats)." },
+      pretrain: {
+        type: "section",
+        doc: "Pretraining of the world's models by step budgets (checkpointed: a killed build resumes exactly).",
+        fields: {
+          train_scenes: { type: "int", default: 3000, min: 1, doc: "Training scenes drawn for pretraining." },
+          align_steps: { type: "int", default: 600, min: 1, doc: "Steps of the alignment-only checkpoint (builtin:world-align: grounding loss + captions, no QA instructions)." },
+          generator_steps: { type: "int", default: 900, min: 1, doc: "Steps of the generator (builtin:world-generator) trained from it on instruction data with injected prior-driven pairs." },
+          batch_size: { type: "int", default: 32, min: 1, doc: "Examples per pretraining step." },
+          hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
+        },
+      },
+    },
+  },
   generator: {
     type: "section",
     doc: "The vision-language model that writes the data and is trained by the contrast stage.",
     fields: {
       model_dir: {
-        type: "string", default: "builtin:smoke-llava", path: "config_dir", builtins: ["smoke-llava"],
+        type: "string", default: "builtin:smoke-llava", path: "config_dir", builtins: ["smoke-llava", "world-generator", "world-align"],
         doc: "A LOCAL transformers checkpoint folder (relative to the config file; never a hub id), or builtin:NAME for a model c3l builds and caches itself.",
       },
       dtype: { type: "enum", values: ["float32", "bfloat16", "float16"], default: "float32", doc: "Weights and compute dtype." },
@@ -209,7 +231,8 @@ export const SCHEMA = {
     type: "section",
     doc: "The final data set, filtered from the regenerated and rescored pairs.",
     fields: {
-      budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the top ones by I2C)." },
+      budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the first ones in final.rank_by order)." },
+      rank_by: { type: "enum", values: ["i2c", "random", "none"], default: "i2c", doc: "Which pairs are kept: the top by I2C (C3L), a seeded random subset of equal budget (a control), or the first in image order (none: the base generation)." },
       per_image_cap: { type: "int", default: null, nullable: true, min: 1, doc: "At most this many pairs per image; null: no cap." },
       dedup: { type: "bool", default: true, doc: "Drop exact duplicate (image, question, answer) pairs." },
     },
@@ -221,7 +244,7 @@ export const SCHEMA = {
     fields: {
       enabled: { type: "bool", default: false, doc: "Run the finetune stage." },
       model_dir: {
-        type: "string", default: null, nullable: true, path: "config_dir", builtins: ["smoke-llava"],
+        type: "string", default: null, nullable: true, path: "config_dir", builtins: ["smoke-llava", "world-align", "world-generator"],
         doc: "The target model: a LOCAL transformers checkpoint folder (relative to the config file) or builtin:NAME; null: the run's base generator (generator.model_dir, not the contrast-trained one).",
       },
       extra_data: {
@@ -241,8 +264,8 @@ export const SCHEMA = {
     doc: "Benchmarks run on a model after filter (and finetune); runs when evaluate.benchmarks is non-empty. Every raw prediction is cached per question id, so an interrupted evaluation resumes.",
     fields: {
       benchmarks: {
-        type: "map", default: {}, path: "config_dir",
-        doc: "Benchmark name → its file or folder in its published format (relative to the config file), e.g. {pope: /data/pope}.",
+        type: "map", default: {}, path: "config_dir", builtins: ["world-pope", "world-seed", "world-mmbench"],
+        doc: "Benchmark name → its file or folder in its published format (relative to the config file), e.g. {pope: /data/pope}, or a world benchmark ({pope: builtin:world-pope, seed: builtin:world-seed, mmbench: builtin:world-mmbench}, whose image folder and protocol options are supplied).",
       },
       model: {
         type: "string", default: null, nullable: true, path: "config_dir", keywords: ["finetuned", "generator", "base"],
@@ -286,6 +309,21 @@ export const SCHEMA = {
       in_flight: { type: "int", default: 1, min: 1, doc: "Batches sent to one worker before it answers (it runs them one at a time; 2 hides the round trip to a remote worker)." },
     },
   },
+  distributed: {
+    type: "section",
+    doc: "Training across processes: with more than one rank in all (nproc_per_node × nnodes), the contrast and finetune stages train in a worker started under torchrun, with DDP; rank 0 talks to c3l (docs/DISTRIBUTED.md). Generation and scoring are not affected.",
+    fields: {
+      nproc_per_node: { type: "int", default: 1, min: 1, doc: "Ranks on this host (torchrun --nproc_per_node): one per GPU, or CPU processes with gloo. 1 with nnodes 1: no torchrun." },
+      nnodes: { type: "int", default: 1, min: 1, doc: "Hosts taking part. This host is node 0 (it holds global rank 0, which serves c3l); start every other node yourself with the torchrun command c3l logs, with its --node_rank." },
+      rdzv_endpoint: {
+        type: "string", default: null, nullable: true, pattern: /^[^\s:]+:\d+$/, patternDoc: "HOST:PORT",
+        doc: "HOST:PORT on this host that the other nodes reach for the static rendezvous (torchrun --rdzv_endpoint); required when nnodes > 1. null with nnodes 1: a private local rendezvous (torchrun --standalone).",
+      },
+      backend: { type: "enum", values: ["auto", "gloo", "nccl"], default: "auto", doc: "torch.distributed backend: auto picks nccl when generator.device is cuda, else gloo (CPU)." },
+      strategy: { type: "enum", values: ["ddp", "fsdp"], default: "ddp", doc: "ddp: every rank holds the whole model and gradients are averaged. fsdp is not implemented yet (the worker refuses it at start): for a model too big for one GPU use LoRA or bfloat16." },
+      timeout_s: { type: "float", default: 600, min: 0, exclusiveMin: true, doc: "Seconds a collective inside one request may wait for another rank before the request fails." },
+    },
+  },
   runs_dir: {
     type: "string", default: "runs", path: "cwd",
     doc: "Where run folders are created; relative to the current directory (not the config file).",
@@ -318,6 +356,7 @@ export interface C3lConfig {
   seed: number;
   rounds: number;
   data: { root: string; images: string | null; manifest: string | null; limit: number | null };
+  world: WorldConfig;
   generator: { model_dir: string; dtype: Dtype; device: string };
   generation: {
     prompts: string[];
@@ -338,7 +377,7 @@ export interface C3lConfig {
     beta: number;
     projection_head: boolean;
   } & TrainingConfig>;
-  final: { budget: number; per_image_cap: number | null; dedup: boolean };
+  final: { budget: number; rank_by: "i2c" | "random" | "none"; per_image_cap: number | null; dedup: boolean };
   finetune: Flat<{
     enabled: boolean;
     model_dir: string | null;
@@ -347,7 +386,16 @@ export interface C3lConfig {
   evaluate: { benchmarks: Record<string, string>; model: string | null; options: Record<string, string>; max_new_tokens: number };
   worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
   workers: { local: number; devices: string[]; remote: { endpoint: string; server_key: string }[]; client_key: string | null; in_flight: number };
+  distributed: { nproc_per_node: number; nnodes: number; rdzv_endpoint: string | null; backend: "auto" | "gloo" | "nccl"; strategy: "ddp" | "fsdp"; timeout_s: number };
   runs_dir: string;
+}
+
+/** The world section: passed as-is to the world builder (python -m c3l_worker.world build --params). */
+export interface WorldConfig {
+  seed: number;
+  pool_images: number;
+  bench_images: number;
+  pretrain: { train_scenes: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number };
 }
 
 /** An intersection as one object type (so the schema check below compares like with like). */

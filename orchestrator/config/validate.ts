@@ -59,6 +59,7 @@ function checkField(field: Field, value: unknown, path: string, problems: string
       if (!isMapping(value)) return void bad();
       for (const [key, item] of Object.entries(value)) {
         if (typeof item !== "string" || item === "") problems.push(`${path}.${key}: expected ${field.path ? "a path" : "a non-empty string"}, got ${describe(item)}`);
+        else if (item.startsWith(BUILTIN_PREFIX)) checkBuiltin(field.builtins ?? [], item, `${path}.${key}`, problems);
       }
       return;
     case "records":
@@ -73,15 +74,16 @@ function checkField(field: Field, value: unknown, path: string, problems: string
 function checkString(field: StringField, value: unknown, path: string, problems: string[], bad: (extra?: string) => void): void {
   if (typeof value !== "string" || value === "") return void bad();
   if (field.keywords?.includes(value)) return;
-  if (value.startsWith(BUILTIN_PREFIX)) {
-    const name = value.slice(BUILTIN_PREFIX.length);
-    const known = field.builtins ?? [];
-    if (known.includes(name)) return;
-    const near = closest(name, known);
-    const list = known.length ? `known: ${known.map((k) => BUILTIN_PREFIX + k).join(", ")}` : "none are known here";
-    return void problems.push(`${path}: unknown builtin "${value}"${near ? ` (did you mean "${BUILTIN_PREFIX}${near}"?)` : ""}; ${list}`);
-  }
+  if (value.startsWith(BUILTIN_PREFIX)) return checkBuiltin(field.builtins ?? [], value, path, problems);
   if (field.pattern && !field.pattern.test(value)) bad();
+}
+
+function checkBuiltin(known: readonly string[], value: string, path: string, problems: string[]): void {
+  const name = value.slice(BUILTIN_PREFIX.length);
+  if (known.includes(name)) return;
+  const near = closest(name, known);
+  const list = known.length ? `known: ${known.map((k) => BUILTIN_PREFIX + k).join(", ")}` : "none are known here";
+  problems.push(`${path}: unknown builtin "${value}"${near ? ` (did you mean "${BUILTIN_PREFIX}${near}"?)` : ""}; ${list}`);
 }
 
 function inRange(field: { min?: number; max?: number; exclusiveMin?: true; exclusiveMax?: true }, n: number): boolean {

@@ -7,7 +7,7 @@ import { joinPredictions, unmatchedSummary } from "./join.js";
 import { mean, metric, percent } from "./metrics.js";
 import type { PredictionRecord } from "./predictions.js";
 import { describe, idKey, readId, readJsonLines, readString, type JsonLine } from "./read.js";
-import type { Benchmark, BenchOptions, DataFile, EvalQuestion, LoadedBenchmark, Metric, Prompt, ScoredBench } from "./types.js";
+import type { Benchmark, BenchOptions, DataFile, EvalQuestion, LoadedBenchmark, Metric, Prompt, ScoredBench, ScoreContext } from "./types.js";
 
 export const POPE_SPLITS = ["random", "popular", "adversarial"] as const;
 export type PopeSplit = (typeof POPE_SPLITS)[number];
@@ -45,13 +45,21 @@ export const pope: Benchmark<PopeQuestion> = {
   options: {
     images: { describe: "folder holding the images named in the question files (COCO val2014); only needed to run a model", default: null, path: true },
     annotations: { describe: "folder of per-split label files, for a merged question file without labels (LLaVA's llava_pope_test.jsonl + playground/data/eval/pope/coco)", default: null, path: true },
+    suffix: { describe: `the line appended to each question (LLaVA-1.5's, by default); empty or "none": the question alone (models never trained on the suffix, e.g. the builtin world's)`, default: POPE_SUFFIX },
   },
   load: loadPope,
-  promptFor(q: PopeQuestion): Prompt {
-    return { text: withSuffix(q.text, POPE_SUFFIX), image: q.image, suffix: POPE_SUFFIX };
+  promptFor(q: PopeQuestion, options: BenchOptions): Prompt {
+    const suffix = popeSuffix(options);
+    return { text: suffix ? withSuffix(q.text, suffix) : q.text, image: q.image, suffix: suffix || null };
   },
   score: scorePope,
 };
+
+/** The suffix option as used: LLaVA's by default, "" for none. */
+export function popeSuffix(options: BenchOptions): string {
+  const value = options.suffix ?? POPE_SUFFIX;
+  return value === "none" ? "" : value;
+}
 
 /** Appends `suffix` on a new line unless the text already ends with it (LLaVA's files carry it already). */
 export function withSuffix(text: string, suffix: string): string {
@@ -208,7 +216,7 @@ interface Confusion {
   empty: number;
 }
 
-function scorePope(loaded: LoadedBenchmark<PopeQuestion>, predictions: PredictionRecord[]): ScoredBench {
+function scorePope(loaded: LoadedBenchmark<PopeQuestion>, predictions: PredictionRecord[], context: ScoreContext): ScoredBench {
   const keys = new Set(loaded.questions.map((q) => q.key));
   const splitsOf = new Map<string, PopeSplit[]>(); // question_id → splits holding it
   for (const q of loaded.questions) splitsOf.set(idKey(q.question_id), [...(splitsOf.get(idKey(q.question_id)) ?? []), q.split]);
@@ -280,7 +288,7 @@ function scorePope(loaded: LoadedBenchmark<PopeQuestion>, predictions: Predictio
     headline: "f1",
     metrics: { ...headline, ...metrics },
     protocol: {
-      prompt_suffix: POPE_SUFFIX,
+      prompt_suffix: popeSuffix(context.options),
       decoding: "greedy",
       parse_rule: "llava-eval-pope: text before the first '.', commas removed, split on ' '; 'No'/'no'/'not' as a word → no, else yes (empty → yes)",
       parse_rule_source: "haotian-liu/LLaVA llava/eval/eval_pope.py (= AoiDragon/POPE evaluate.py)",

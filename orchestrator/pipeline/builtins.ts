@@ -1,9 +1,23 @@
 // Assets a config can name as `builtin:NAME`: built once by the worker package into .cache/builtin/.
+// smoke: 12 images and a tiny LLaVA, built on first use. world: the embedded synthetic world
+// (images with ground truth, benchmarks, two pretrained tiny LLaVAs), built by a run's pretrain
+// stage (stages/pretrain.ts) into a folder named by the hash of the config's `world` section.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { join } from "node:path";
+import { defaultConfig, type C3lConfig } from "../config/index.js";
+import type { WorldConfig } from "../config/schema.js";
+import { canonicalJson, getDotted } from "../runs/flatten.js";
 import { PROJECT_ROOT, workerPython } from "../worker/index.js";
 
-const SMOKE_DIR = join(PROJECT_ROOT, ".cache", "builtin", "smoke");
+const CACHE = join(PROJECT_ROOT, ".cache", "builtin");
+const SMOKE_DIR = join(CACHE, "smoke");
+
+/** Part of the world folder's hash: bump when the builder's output changes for equal parameters. */
+export const WORLD_LAYOUT = 1;
+/** The world's marker, written last by the builder: its presence means the build finished. */
+export const WORLD_MARKER = "world.json";
 
 async function buildSmoke(): Promise<string> {
   // The builder returns at once when its folder is complete (it writes its marker last).
@@ -13,22 +27,145 @@ async function buildSmoke(): Promise<string> {
   return SMOKE_DIR;
 }
 
-/** Where a builtin data set lives once built (a report reads it without building anything). */
-export function builtinDataLocation(name: string): { root: string; manifest: string } | null {
-  return name === "smoke" ? { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") } : null;
+/** .cache/builtin/world-<hash>/: one folder per distinct `world` section, shared by every run that names it. */
+export function worldDir(world: WorldConfig): string {
+  const hash = createHash("sha256").update(canonicalJson({ layout: WORLD_LAYOUT, world })).digest("hex").slice(0, 12);
+  return join(CACHE, `world-${hash}`);
 }
 
-export const BUILTIN_DATA: Record<string, () => Promise<{ root: string; manifest: string }>> = {
+/** The world section of a resolved config (or of a run's config.json, which may predate the section). */
+export function worldOf(config: unknown): WorldConfig {
+  const world = getDotted(config, "world");
+  return world && typeof world === "object" ? (world as WorldConfig) : defaultConfig().world;
+}
+
+/** The finished world's marker (its parameters and build stats), or null while it is not built. */
+export function readWorldMarker(dir: string): Record<string, unknown> | null {
+  const file = join(dir, WORLD_MARKER);
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch {
+    return null; // torn or foreign: the builder decides
+  }
+}
+
+/** Whether a built world's marker records exactly these parameters (so no builder needs to start). */
+export function worldMatches(marker: Record<string, unknown> | null, world: WorldConfig): boolean {
+  if (!marker) return false;
+  return Object.entries(world).every(([key, value]) => canonicalJson(marker[key]) === canonicalJson(value));
+}
+
+/** The files a built world holds, by the names configs use. */
+export function worldPaths(dir: string) {
+  return {
+    data: { root: join(dir, "data"), manifest: join(dir, "data", "manifest.jsonl"), truth: join(dir, "data", "truth.jsonl") },
+    models: { "world-generator": join(dir, "models", "generator"), "world-align": join(dir, "models", "align") } as Record<string, string>,
+    benchImages: join(dir, "bench", "images"),
+    benches: { "world-pope": join(dir, "bench", "pope"), "world-seed": join(dir, "bench", "seed.json"), "world-mmbench": join(dir, "bench", "mmbench.tsv") } as Record<string, string>,
+  };
+}
+
+/** The builtin names that need the world built (data, models, benchmarks). */
+const WORLD_NAMES = new Set(["world", "world-generator", "world-align", "world-pope", "world-seed", "world-mmbench"]);
+
+/** Whether a config names any world builtin, so its run starts with the pretrain stage. */
+export function usesWorld(config: C3lConfig): boolean {
+  const values = [config.data.root, config.generator.model_dir, config.finetune.enabled ? config.finetune.model_dir : null,
+    ...Object.values(config.evaluate.benchmarks)];
+  return values.some((v) => typeof v === "string" && WORLD_NAMES.has(builtinName(v) ?? ""));
+}
+
+export interface WorldBuildOptions {
+  threads?: number;
+  /** each progress line of the builder (its "world: " prefix removed) */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * Runs the world builder (python -m c3l_worker.world build); it returns at once when the folder is
+ * complete with equal parameters and resumes a killed build from its checkpoints in <dir>.work.
+ */
+export async function buildWorld(world: WorldConfig, options: WorldBuildOptions = {}): Promise<string> {
+  const dir = worldDir(world);
+  const args = ["-m", "c3l_worker.world", "build", "--out", dir, "--params", JSON.stringify(world), "--replace-stale", "--threads", String(options.threads ?? 1)];
+  const child = execa(workerPython(), args, { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: String(options.threads ?? 1) }, reject: false, buffer: { stdout: true, stderr: false } });
+  const tail: string[] = [];
+  let pending = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (line.startsWith("world: ")) options.onLine?.(line.slice("world: ".length));
+    }
+  });
+  const result = await child;
+  if (pending) tail.push(pending);
+  if (result.exitCode !== 0) {
+    const why = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    throw new Error(`the world builder ${why} (python ${args.slice(0, 4).join(" ")} ${dir}); its last lines:\n${tail.join("\n")}`);
+  }
+  return dir;
+}
+
+/** Where a builtin data set lives once built (a report reads it without building anything); `config` picks the world. */
+export function builtinDataLocation(name: string, config?: unknown): { root: string; manifest: string } | null {
+  if (name === "smoke") return { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") };
+  if (name === "world") {
+    const { root, manifest } = worldPaths(worldDir(worldOf(config))).data;
+    return { root, manifest };
+  }
+  return null;
+}
+
+/** Builtin data sets; the world's is built by the pretrain stage before any stage reads it. */
+export const BUILTIN_DATA: Record<string, (config?: C3lConfig) => Promise<{ root: string; manifest: string }>> = {
   smoke: async () => {
     await buildSmoke();
     return builtinDataLocation("smoke")!;
   },
+  world: async (config) => builtinDataLocation("world", config)!,
 };
 
-export const BUILTIN_MODELS: Record<string, () => Promise<string>> = {
+/** A world model: built here when missing (c3l eval), at once when the pretrain stage built it. */
+async function worldModel(name: string, world: WorldConfig): Promise<string> {
+  const dir = worldDir(world);
+  if (!worldMatches(readWorldMarker(dir), world)) await buildWorld(world, { onLine: (line) => process.stderr.write(`world: ${line}\n`) });
+  return worldPaths(dir).models[name]!;
+}
+
+export const BUILTIN_MODELS: Record<string, (config?: C3lConfig) => Promise<string>> = {
   "smoke-llava": async () => join(await buildSmoke(), "model"),
+  "world-generator": (config) => worldModel("world-generator", worldOf(config)),
+  "world-align": (config) => worldModel("world-align", worldOf(config)),
 };
 
 export function builtinName(value: string): string | null {
   return value.startsWith("builtin:") ? value.slice("builtin:".length) : null;
+}
+
+/** A map of evaluate.benchmarks with world builtins resolved, and the options they need unless the config sets them. */
+export function resolveBenchmarks(config: C3lConfig): { benches: Record<string, string>; options: Record<string, string> } {
+  const paths = worldPaths(worldDir(config.world));
+  const benches: Record<string, string> = {};
+  const implied: Record<string, string> = {};
+  for (const [bench, value] of Object.entries(config.evaluate.benchmarks)) {
+    const name = builtinName(value);
+    if (!name) {
+      benches[bench] = value;
+      continue;
+    }
+    const path = paths.benches[name];
+    if (!path) throw new Error(`evaluate.benchmarks.${bench}: unknown builtin ${value}`);
+    benches[bench] = path;
+    if (name !== "world-mmbench") implied[`${bench}.images`] = paths.benchImages; // MMBench carries its images inline
+    // The world's models never saw LLaVA's short-answer suffix; SEED is scored by per-choice likelihood.
+    if (name === "world-pope") implied[`${bench}.suffix`] = "";
+    if (name === "world-seed") implied[`${bench}.protocol`] = "likelihood";
+  }
+  return { benches, options: { ...implied, ...config.evaluate.options } };
 }

@@ -11,10 +11,11 @@ import { buildManifest } from "../runs/manifest.js";
 import { createRun, openRun, type RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import type { WorkerOptions } from "../worker/index.js";
-import { BUILTIN_DATA, BUILTIN_MODELS, builtinName } from "./builtins.js";
+import { BUILTIN_DATA, BUILTIN_MODELS, builtinName, usesWorld } from "./builtins.js";
 import { InputError } from "./errors.js";
 import { resolveImages, type DataSource } from "./inputs.js";
 import { runStages } from "./runner.js";
+import { runPretrain } from "./stages/pretrain.js";
 import { poolFromConfig } from "./pool-config.js";
 
 export interface LaunchOptions {
@@ -37,9 +38,9 @@ interface Assets {
   targetModelDir: string;
 }
 
-async function resolveModel(value: string, key: string): Promise<string> {
+async function resolveModel(value: string, key: string, config: C3lConfig): Promise<string> {
   const builtin = builtinName(value);
-  const dir = builtin ? await BUILTIN_MODELS[builtin]!() : value;
+  const dir = builtin ? await BUILTIN_MODELS[builtin]!(config) : value;
   if (!existsSync(join(dir, "config.json"))) {
     throw new InputError(`${key}: ${dir} holds no config.json (a local transformers checkpoint folder is expected)`);
   }
@@ -49,11 +50,11 @@ async function resolveModel(value: string, key: string): Promise<string> {
 async function resolveAssets(config: C3lConfig): Promise<Assets> {
   const dataBuiltin = builtinName(config.data.root);
   const source: DataSource = dataBuiltin
-    ? { ...(await BUILTIN_DATA[dataBuiltin]!()), images: null, limit: config.data.limit }
+    ? { ...(await BUILTIN_DATA[dataBuiltin]!(config)), images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
-  const modelDir = await resolveModel(config.generator.model_dir, "generator.model_dir");
+  const modelDir = await resolveModel(config.generator.model_dir, "generator.model_dir", config);
   const target = config.finetune.enabled ? config.finetune.model_dir : null;
-  const targetModelDir = target ? await resolveModel(target, "finetune.model_dir") : modelDir;
+  const targetModelDir = target ? await resolveModel(target, "finetune.model_dir", config) : modelDir;
   return { source, modelDir, targetModelDir };
 }
 
@@ -69,12 +70,21 @@ export async function startRun(configFile: string, overrides: string[], name: st
   const resolved = resolveConfig(configFile, overrides);
   if (!resolved.config) throw new ConfigError(resolved.problems, configFile);
   const config = resolved.config;
+  const manifestFor = (specs: Record<string, InputSpec>) => buildManifest({ argv: options.argv, config: JSON.parse(configToJson(config)), seed: config.seed, device: config.generator.device, inputs: specs });
+  const create = (specs: Record<string, InputSpec>) => createRun(config.runs_dir, { name, configYaml: configToYaml(config), configJson: JSON.parse(configToJson(config)), manifest: manifestFor(specs) });
+  // A world run's inputs are built by its pretrain stage, so its folder comes first (see stages/pretrain.ts).
+  const early = usesWorld(config) ? create({}) : null;
+  if (early) {
+    writeJsonAtomic(join(early.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
+    options.log(`run ${early.id} in ${early.dir}`);
+    await pretrainOrUnlock(early, config, options.log);
+  }
   const assets = await resolveAssets(config);
-  const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists
-  const manifest = buildManifest({ argv: options.argv, config: JSON.parse(configToJson(config)), seed: config.seed, device: config.generator.device, inputs: inputSpecs(assets) });
-  const run = createRun(config.runs_dir, { name, configYaml: configToYaml(config), configJson: JSON.parse(configToJson(config)), manifest });
+  const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists (world runs aside)
+  if (early) recordInputs(early, inputSpecs(assets));
+  const run = early ?? create(inputSpecs(assets));
   writeJsonAtomic(join(run.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
-  options.log(`run ${run.id} in ${run.dir}`);
+  if (!early) options.log(`run ${run.id} in ${run.dir}`);
   return { run, summary: await execute(run, config, assets, inputs, options) };
 }
 
@@ -83,8 +93,11 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   run.lock();
   const config = run.config<C3lConfig>();
   const changes = configChanges(run, config);
+  if (usesWorld(config) && (changes.length === 0 || force)) await pretrainOrUnlock(run, config, options.log); // continues a killed build
   const assets = await resolveAssets(config);
   const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
+  // Killed inside pretrain: the inputs did not exist when the run began, so they are recorded now.
+  if (Object.keys(run.manifest().inputs).length === 0) recordInputs(run, inputSpecs(assets));
   changes.push(...diffInputs(run.manifest().inputs, now).map((line) => `input ${line}`));
   if (changes.length > 0) {
     const list = changes.map((c) => `  ${c}`).join("\n");
@@ -95,6 +108,21 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   const inputs = await resolveImages(assets.source);
   options.log(`resuming run ${run.id}`);
   return { run, summary: await execute(run, config, assets, inputs, options) };
+}
+
+/** The pretrain stage; a failed build releases the run's lock, so `c3l resume` can continue it. */
+async function pretrainOrUnlock(run: RunFolder, config: C3lConfig, log: (line: string) => void): Promise<void> {
+  try {
+    await runPretrain(run, config, log);
+  } catch (err) {
+    run.unlock();
+    throw err;
+  }
+}
+
+/** manifest.json's input fingerprints, for a run whose inputs were built after it began. */
+function recordInputs(run: RunFolder, specs: Record<string, InputSpec>): void {
+  writeJsonAtomic(run.paths.manifest, { ...run.manifest(), inputs: Object.fromEntries(Object.entries(specs).map(([k, spec]) => [k, hashInput(spec)])) });
 }
 
 /** The config file (with the run's overrides) re-resolved and compared with the run's config. */

@@ -4,20 +4,20 @@ import { builtinDataLocation, builtinName } from "../pipeline/builtins.js";
 import { listFolder, readManifest, type InputImage } from "../pipeline/inputs.js";
 
 /** A builtin data set's root where pipeline/builtins.ts puts it; a report never builds one. */
-function dataRoot(root: string): string {
+function dataRoot(root: string, config: unknown): string {
   const name = builtinName(root);
-  return name ? (builtinDataLocation(name)?.root ?? root) : root;
+  return name ? (builtinDataLocation(name, config)?.root ?? root) : root;
 }
 
 /** image id → absolute path for the run's config (data.manifest, data.images, or the builtin's manifest.jsonl); empty when unknown. */
 export function imageIndex(config: unknown): Map<string, string> {
   const rootValue = getDotted(config, "data.root");
   if (typeof rootValue !== "string") return new Map();
-  const root = dataRoot(rootValue);
+  const root = dataRoot(rootValue, config);
   const manifestValue = getDotted(config, "data.manifest");
   const imagesValue = getDotted(config, "data.images");
   const builtin = builtinName(rootValue);
-  const manifest = typeof manifestValue === "string" ? manifestValue : builtin ? (builtinDataLocation(builtin)?.manifest ?? null) : null;
+  const manifest = typeof manifestValue === "string" ? manifestValue : builtin ? (builtinDataLocation(builtin, config)?.manifest ?? null) : null;
   let images: InputImage[];
   try {
     // The pipeline's own readers, so the report finds exactly the images the run used.

@@ -3,14 +3,14 @@ import { RunStoreError } from "./errors.js";
 
 const STAGE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const ROUND_STEPS = ["generate", "score", "select", "contrast"];
-const FINAL_STEPS = ["regenerate", "rescore", "filter", "finetune", "evaluate"];
+const FINAL_STEPS = ["regenerate", "rescore", "filter", "grade", "finetune", "evaluate"];
 
 export function checkStageName(stage: string): string {
   if (!STAGE_NAME.test(stage)) throw new RunStoreError(`stage name ${JSON.stringify(stage)} is not [a-z0-9][a-z0-9_-]*`);
   return stage;
 }
 
-/** r0-generate … r0-contrast, r1-…, regenerate, rescore, filter, finetune, evaluate, then any other stage by name. */
+/** pretrain, r0-generate … r0-contrast, r1-…, regenerate, rescore, filter, grade, finetune, evaluate, then any other stage by name. */
 export function compareStages(a: string, b: string): number {
   const ka = orderKey(a);
   const kb = orderKey(b);
@@ -26,6 +26,7 @@ export function sortStages(stages: Iterable<string>): string[] {
 }
 
 function orderKey(stage: string): [number, number, number] {
+  if (stage === "pretrain") return [-1, 0, 0]; // builds the world every later stage reads
   const round = /^r(\d+)-(.+)$/.exec(stage);
   if (round) {
     const step = ROUND_STEPS.indexOf(round[2] as string);

@@ -35,7 +35,7 @@ describe("validation", () => {
   });
 
   test("an unknown key with nothing close lists the known keys", () => {
-    expect(problemsOf({ final: { zzz: 1 } })).toEqual(["final.zzz: unknown key (known keys of final: budget, per_image_cap, dedup)"]);
+    expect(problemsOf({ final: { zzz: 1 } })).toEqual(["final.zzz: unknown key (known keys of final: budget, rank_by, per_image_cap, dedup)"]);
   });
 
   test("type errors name what was expected and what was found", () => {
@@ -52,7 +52,7 @@ describe("validation", () => {
       runs_dir: "",
     })).toEqual([
       "seed: expected an integer in [0, 4294967295], got -1",
-      'rounds: expected an integer >= 1, got "2"',
+      'rounds: expected an integer >= 0, got "2"',
       "data.limit: expected an integer >= 1 or null, got 0",
       'generator.dtype: expected one of float32, bfloat16, float16, got "flaot16" (did you mean "float16"?)',
       'generator.device: expected cpu, cuda or cuda:N, got "gpu"',
@@ -92,10 +92,13 @@ describe("validation", () => {
 
   test("unknown builtins get did-you-mean and the known names", () => {
     expect(problemsOf({ data: { root: "builtin:smok" }, generator: { model_dir: "builtin:smoke_llava" } })).toEqual([
-      'data.root: unknown builtin "builtin:smok" (did you mean "builtin:smoke"?); known: builtin:smoke',
-      'generator.model_dir: unknown builtin "builtin:smoke_llava" (did you mean "builtin:smoke-llava"?); known: builtin:smoke-llava',
+      'data.root: unknown builtin "builtin:smok" (did you mean "builtin:smoke"?); known: builtin:smoke, builtin:world',
+      'generator.model_dir: unknown builtin "builtin:smoke_llava" (did you mean "builtin:smoke-llava"?); known: builtin:smoke-llava, builtin:world-generator, builtin:world-align',
     ]);
-    expect(problemsOf({ data: { root: "builtin:coco" } })).toEqual(['data.root: unknown builtin "builtin:coco"; known: builtin:smoke']);
+    expect(problemsOf({ evaluate: { benchmarks: { pope: "builtin:world-pop" } } })).toEqual([
+      'evaluate.benchmarks.pope: unknown builtin "builtin:world-pop" (did you mean "builtin:world-pope"?); known: builtin:world-pope, builtin:world-seed, builtin:world-mmbench',
+    ]);
+    expect(problemsOf({ data: { root: "builtin:coco" } })).toEqual(['data.root: unknown builtin "builtin:coco"; known: builtin:smoke, builtin:world']);
   });
 
   test("data: exactly one of images/manifest for a real root, neither for a builtin one", () => {

@@ -9,6 +9,7 @@ import { evaluateModel } from "../../eval/run-model.js";
 import { writeResults } from "../../eval/results.js";
 import type { C3lConfig } from "../../config/index.js";
 import type { StageContext, StageOutcome } from "../context.js";
+import { resolveBenchmarks } from "../builtins.js";
 
 export const EVAL_RESULTS = join("eval", "results.json");
 export const EVAL_CACHE = join("samples", "evaluate-cache.jsonl");
@@ -34,8 +35,9 @@ export async function runEvaluate(ctx: StageContext): Promise<StageOutcome> {
   const e = ctx.config.evaluate;
   const modelDir = evaluatedModelDir(ctx);
   ctx.log(`${ctx.stage}: ${Object.keys(e.benchmarks).join(", ")} on ${evaluatedModel(ctx.config)} (${modelDir})`);
+  const { benches, options } = resolveBenchmarks(ctx.config); // builtin:world-* → the world's files and options
   const { results, metrics, protocols } = await evaluateModel({
-    session: ctx.session, modelDir, benches: e.benchmarks, options: e.options,
+    session: ctx.session, modelDir, benches, options,
     cacheFile: join(ctx.run.dir, EVAL_CACHE), maxNewTokens: e.max_new_tokens, log: ctx.log,
   });
   const resultsFile = join(ctx.run.dir, EVAL_RESULTS);

@@ -1,4 +1,5 @@
-// filter: the final dataset — top pairs by I2C from the last scoring pass, as LLaVA conversation JSON.
+// filter: the final dataset — the pairs of the last scoring pass kept in final.rank_by order (top I2C,
+// seeded random, or image order) within the budget, as LLaVA conversation JSON.
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import { writeJsonAtomic } from "../../runs/atomic.js";
@@ -12,7 +13,7 @@ export function runFilter(scoreStage: string) {
     const scored: ScoredPair[] = [...readSamples<ScoredRecord>(ctx, scoreStage).values()]
       .filter((r) => r.i2c !== null)
       .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c! }));
-    const result = filterTopPairs(scored, ctx.config.final);
+    const result = filterTopPairs(scored, { ...ctx.config.final, seed: ctx.config.seed });
     const images = imageById(ctx);
     const records = toLlavaConversations(result.kept, (id) => images.get(id)!.rel);
     const dataset = ctx.run.paths.final_dataset;
@@ -27,7 +28,7 @@ export function runFilter(scoreStage: string) {
         candidates: scored.length, kept: result.kept.length, images: records.length,
         dropped_duplicate: result.dropped_duplicate, dropped_cap: result.dropped_cap, dropped_budget: result.dropped_budget,
       },
-      extra: { final: { size: result.kept.length, path: relative(ctx.run.dir, dataset) } },
+      extra: { rank_by: ctx.config.final.rank_by, final: { size: result.kept.length, path: relative(ctx.run.dir, dataset) } },
     };
   };
 }

@@ -5,6 +5,7 @@ import { runContrast } from "./contrast.js";
 import { EVAL_CACHE, EVAL_RESULTS, runEvaluate } from "./evaluate.js";
 import { runFilter } from "./filter.js";
 import { runFinetune } from "./finetune.js";
+import { GRADE_DIR, gradeSets, runGrade, truthFile } from "./grade.js";
 import { runGenerate } from "./generate.js";
 import { runScore } from "./score.js";
 import { runSelect } from "./select.js";
@@ -24,11 +25,13 @@ const samples = (stage: string) => `samples/${stage}.jsonl`;
 export interface OptionalStages {
   finetune: boolean;
   evaluate: boolean;
+  /** grade: when the images have ground truth (the embedded world) */
+  grade?: boolean;
 }
 
-/** The optional stages a config turns on: finetune when finetune.enabled, evaluate when it names benchmarks. */
+/** The optional stages a config turns on: grade when its images have ground truth, finetune when finetune.enabled, evaluate when it names benchmarks. */
 export function optionalStages(config: C3lConfig): OptionalStages {
-  return { finetune: config.finetune.enabled, evaluate: Object.keys(config.evaluate.benchmarks).length > 0 };
+  return { grade: truthFile(config) !== null, finetune: config.finetune.enabled, evaluate: Object.keys(config.evaluate.benchmarks).length > 0 };
 }
 
 export function stageSpecs(rounds: number, optional: OptionalStages = { finetune: false, evaluate: false }): StageSpec[] {
@@ -51,6 +54,10 @@ export function stageSpecs(rounds: number, optional: OptionalStages = { finetune
     { name: "rescore", inputs: ["regenerate"], outputs: [samples("rescore")], run: runScore("regenerate") },
     { name: "filter", inputs: ["rescore"], outputs: [samples("filter"), "final/dataset.json"], run: runFilter("rescore") },
   );
+  if (optional.grade) {
+    const inputs = [...new Set(gradeSets(rounds).flatMap((s) => [s.pairs, ...(s.generated ? [s.generated] : [])]))];
+    specs.push({ name: "grade", inputs, outputs: [`${GRADE_DIR}/`], run: runGrade });
+  }
   if (optional.finetune) {
     specs.push({
       name: "finetune", inputs: ["filter"], outputs: [samples("finetune"), "checkpoints/finetune/", "models/finetune/"], run: runFinetune,

@@ -1,0 +1,54 @@
+// `c3l reproduce`: the miniature paper table — every arm of configs/reproduce.yaml × every seed as a
+// normal run (finished ones reused), then mean ± sd per arm as Markdown (stdout), HTML and JSON.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
+import { RunArgumentError } from "../runs/errors.js";
+import { loadPlan } from "../reproduce/plan.js";
+import { runPlan } from "../reproduce/run.js";
+import { buildTable, renderHtmlTable, renderMarkdownTable } from "../reproduce/table.js";
+import { PROJECT_ROOT } from "../worker/index.js";
+import { EXIT } from "./exit-codes.js";
+
+export const REPRODUCE_CONFIG = join(PROJECT_ROOT, "configs", "reproduce.yaml");
+
+export interface ReproduceArgs {
+  config?: string;
+  seeds?: string;
+  out: string;
+  runsDir?: string;
+  arms?: string[];
+  threads?: number;
+  overrides: string[];
+}
+
+export function parseSeeds(text: string): number[] {
+  const seeds = text.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (seeds.length === 0 || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new RunArgumentError(`--seeds ${JSON.stringify(text)}: expected integers >= 0 separated by commas, e.g. 0,1,2`);
+  return seeds;
+}
+
+export async function reproduce(args: ReproduceArgs): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const plan = loadPlan(args.config ?? REPRODUCE_CONFIG);
+  if (args.seeds !== undefined) plan.seeds = parseSeeds(args.seeds);
+  if (args.arms?.length) {
+    const unknown = args.arms.filter((a) => !plan.arms.some((p) => p.name === a));
+    if (unknown.length) throw new RunArgumentError(`--arm ${unknown.join(", ")}: not an arm of ${plan.file} (its arms: ${plan.arms.map((a) => a.name).join(", ")})`);
+    plan.arms = plan.arms.filter((a) => args.arms!.includes(a.name));
+    plan.estimators = Object.fromEntries(Object.entries(plan.estimators).filter(([, arm]) => args.arms!.includes(arm)));
+  }
+  const extra = [...(args.runsDir ? [`runs_dir=${resolve(args.runsDir)}`] : []), ...(args.threads ? [`worker.threads=${args.threads}`] : []), ...args.overrides];
+  log(`reproduce: ${plan.arms.length} arms × ${plan.seeds.length} seeds from ${plan.base}`);
+  const { runs } = await runPlan(plan, { extra, log, launch: { argv: process.argv.slice(2) } });
+  const table = buildTable(plan.arms, runs, plan.estimators);
+  const out = resolve(args.out);
+  mkdirSync(out, { recursive: true });
+  const markdown = renderMarkdownTable(table);
+  writeFileAtomic(join(out, "table.md"), markdown);
+  writeFileAtomic(join(out, "table.html"), renderHtmlTable(table));
+  writeJsonAtomic(join(out, "table.json"), { plan: { file: plan.file, base: plan.base, seeds: plan.seeds, overrides: plan.overrides, extra }, runs, ...table });
+  process.stdout.write(markdown);
+  log(`reproduce: table in ${join(out, "table.md")}, ${join(out, "table.html")} and ${join(out, "table.json")}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,110 @@
+// grade: when the images have ground truth (the embedded world's truth.jsonl beside its manifest),
+// every pair of three sets is labelled grounded / hallucinated / malformed by the world's grader
+// (python -m c3l_worker.world grade): the base generation (r0-generate scored by r0-score; with
+// rounds 0, regenerate — the base generator's own output), the regeneration after contrastive
+// training, and the final dataset. Files in grade/, `grade.<set>.*` metrics in summary.json.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { execa } from "execa";
+import type { C3lConfig } from "../../config/index.js";
+import { writeFileAtomic, writeJsonAtomic } from "../../runs/atomic.js";
+import { workerPython } from "../../worker/index.js";
+import { builtinName, worldDir, worldPaths } from "../builtins.js";
+import { readSamples, type StageContext, type StageOutcome } from "../context.js";
+import type { ScoredPair } from "../select.js";
+import type { GeneratedRecord } from "./generate.js";
+import type { ScoredRecord } from "./score.js";
+
+export const GRADE_DIR = "grade";
+
+/** The ground truth of the config's images: the world's, or a truth.jsonl beside a manifest; null when none. */
+export function truthFile(config: C3lConfig): string | null {
+  const builtin = builtinName(config.data.root);
+  if (builtin === "world") return worldPaths(worldDir(config.world)).data.truth; // built by pretrain, maybe later
+  if (builtin !== null || config.data.manifest === null) return null;
+  const file = join(dirname(config.data.manifest), "truth.jsonl");
+  return existsSync(file) ? file : null;
+}
+
+/** One graded set: the pairs of a scoring stage (or the filter's kept pairs) and the generate stage they came from. */
+export interface GradeSet {
+  name: "base" | "regenerate" | "final";
+  pairs: string;
+  generated: string | null;
+}
+
+export function gradeSets(rounds: number): GradeSet[] {
+  const base: GradeSet = rounds > 0 ? { name: "base", pairs: "r0-score", generated: "r0-generate" } : { name: "base", pairs: "rescore", generated: "regenerate" };
+  return [base, ...(rounds > 0 ? [{ name: "regenerate", pairs: "rescore", generated: "regenerate" } as GradeSet] : []), { name: "final", pairs: "filter", generated: null }];
+}
+
+/** What the grader prints for a file of pairs. */
+export interface GradeResult {
+  pairs: number;
+  grounded_share: number | null;
+  hallucinated_share: number | null;
+  malformed_share: number | null;
+  by_family: Record<string, { pairs: number; grounded: number; hallucinated: number; malformed: number }>;
+  auroc_i2c: number | null;
+}
+
+export async function runGrader(truth: string, pairsFile: string, labelsFile: string): Promise<GradeResult> {
+  const args = ["-m", "c3l_worker.world", "grade", "--truth", truth, "--pairs", pairsFile, "--labels", labelsFile];
+  const r = await execa(workerPython(), args, { reject: false, env: { OMP_NUM_THREADS: "1" } });
+  if (r.exitCode !== 0) throw new Error(`the world grader failed on ${pairsFile} (exit ${r.exitCode ?? r.signal}):\n${r.stderr.split("\n").slice(-10).join("\n")}`);
+  try {
+    return JSON.parse(r.stdout) as GradeResult;
+  } catch {
+    throw new Error(`the world grader printed no JSON for ${pairsFile}: ${r.stdout.slice(0, 300)}`);
+  }
+}
+
+/** `grade.<set>.<metric>` and `grade.<set>.<family>.grounded_share`, numbers only. */
+export function gradeMetrics(set: string, result: GradeResult, unparsedShare: number | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  const put = (key: string, value: number | null | undefined) => {
+    if (typeof value === "number" && Number.isFinite(value)) out[`grade.${set}.${key}`] = value;
+  };
+  put("pairs", result.pairs);
+  put("grounded_share", result.grounded_share);
+  put("hallucinated_share", result.hallucinated_share);
+  put("malformed_share", result.malformed_share);
+  put("auroc_i2c", result.auroc_i2c);
+  put("unparsed_generation_share", unparsedShare);
+  for (const [family, c] of Object.entries(result.by_family)) put(`${family}.grounded_share`, c.pairs ? c.grounded / c.pairs : null);
+  return out;
+}
+
+export async function runGrade(ctx: StageContext): Promise<StageOutcome> {
+  const truth = truthFile(ctx.config);
+  if (!truth || !existsSync(truth)) throw new Error(`grade: no ground truth for data.root ${ctx.config.data.root} (expected ${truth ?? "truth.jsonl beside data.manifest"})`);
+  const dir = join(ctx.run.dir, GRADE_DIR);
+  mkdirSync(dir, { recursive: true });
+  const metrics: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (const set of gradeSets(ctx.config.rounds)) {
+    const pairs = [...readSamples<ScoredRecord | ScoredPair>(ctx, set.pairs).values()]
+      .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c ?? null }));
+    const pairsFile = join(dir, `${set.name}.pairs.jsonl`);
+    writeFileAtomic(pairsFile, pairs.map((p) => JSON.stringify(p) + "\n").join(""));
+    const result = await runGrader(truth, pairsFile, join(dir, `${set.name}.labels.jsonl`));
+    let unparsed: number | null = null;
+    if (set.generated) {
+      const generated = [...readSamples<GeneratedRecord>(ctx, set.generated).values()];
+      unparsed = generated.length ? generated.filter((g) => g.qa_pairs.length === 0).length / generated.length : null;
+    }
+    writeJsonAtomic(join(dir, `${set.name}.json`), { set: set.name, pairs_from: set.pairs, generated_by: set.generated, truth, unparsed_generation_share: unparsed, ...result });
+    Object.assign(metrics, gradeMetrics(set.name, result, unparsed));
+    counts[`${set.name}_pairs`] = result.pairs;
+    const share = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
+    ctx.log(`${ctx.stage}: ${set.name}: ${result.pairs} pairs, ${share(result.grounded_share)} grounded, ${share(result.hallucinated_share)} hallucinated, ${share(result.malformed_share)} malformed, I2C AUROC ${result.auroc_i2c?.toFixed(3) ?? "n/a"}`);
+  }
+  ctx.run.updateSummary({ metrics });
+  return { counts, extra: { truth, metrics } };
+}
+
+/** A grade/<set>.json written by this stage (for reproduce and reports). */
+export function readGrade(runDir: string, set: string): (GradeResult & { unparsed_generation_share: number | null }) | null {
+  const file = join(runDir, GRADE_DIR, `${set}.json`);
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
+}
