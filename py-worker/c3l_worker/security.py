@@ -136,13 +136,20 @@ class AuthorizedKeys:
 class Throttle:
     """A refused client reconnects every ~100 ms: log the first refusal, then one line per interval with a count."""
 
-    def __init__(self, interval_s: float = 30.0):
+    OVERFLOW = "<many keys>"
+
+    def __init__(self, interval_s: float = 30.0, max_keys: int = 256):
         self.interval_s = interval_s
+        self.max_keys = max_keys  # past this many recent keys (random keys from a scan) they share one budget
         self.last: dict[object, tuple[float, int]] = {}
 
     def due(self, key: object) -> str | None:
         """None when this occurrence should stay quiet, else a suffix counting the quiet ones since the last line."""
         now = time.monotonic()
+        if key not in self.last and len(self.last) >= self.max_keys:
+            self.last = {k: v for k, v in self.last.items() if now - v[0] < self.interval_s}
+            if len(self.last) >= self.max_keys:
+                key = self.OVERFLOW
         logged_at, quiet = self.last.get(key, (-self.interval_s, 0))
         if now - logged_at < self.interval_s:
             self.last[key] = (logged_at, quiet + 1)

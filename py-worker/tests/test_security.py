@@ -20,7 +20,7 @@ import zmq.auth
 from PIL import Image
 
 from c3l_worker.protocol import PROTOCOL_VERSION, SCHEMA
-from c3l_worker.security import PathGuard, RequestRefused, path_fields
+from c3l_worker.security import PathGuard, RequestRefused, Throttle, path_fields
 
 REPLY_TIMEOUT_S = 30.0  # the first hello waits for torch and transformers to import
 REFUSED_WAIT_S = 2.0  # a refused client hears nothing; this long is plenty on loopback
@@ -238,6 +238,17 @@ def test_a_shared_worker_refuses_shutdown_and_keeps_serving(alice, worker):
     time.sleep(0.3)
     assert worker.proc.poll() is None
     assert_serving(alice)
+
+
+def test_refusal_lines_are_throttled_per_key_with_a_count_and_bounded_over_many_keys():
+    throttle = Throttle(interval_s=0.3, max_keys=2)
+    assert [throttle.due("a"), throttle.due("a"), throttle.due("a"), throttle.due("b")] == ["", None, None, ""]
+    assert [throttle.due("c"), throttle.due("d"), throttle.due("e")] == ["", None, None]  # past 2 recent keys: one shared budget
+    assert set(throttle.last) == {"a", "b", Throttle.OVERFLOW}
+    time.sleep(0.35)
+    assert throttle.due("a") == " (2 more since the last such line)"
+    assert throttle.due("f") == ""  # old entries make room again
+    assert "f" in throttle.last
 
 
 # ------------------------------------------------------------------------------ frames over CURVE
