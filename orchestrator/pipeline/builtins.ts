@@ -3,9 +3,9 @@
 // (images with ground truth, benchmarks, two pretrained tiny LLaVAs), built by a run's pretrain
 // stage (stages/pretrain.ts) into a folder named by the hash of the config's `world` section.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import { canonicalJson, getDotted } from "../runs/flatten.js";
@@ -44,7 +44,8 @@ export function readWorldMarker(dir: string): Record<string, unknown> | null {
   const file = join(dir, WORLD_MARKER);
   if (!existsSync(file)) return null;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    // Python's json writes NaN/Infinity (a stat of an empty window): read them as null, not as a torn file.
+    return JSON.parse(readFileSync(file, "utf8").replace(/(?<=[:\[,]\s*)(?:NaN|-?Infinity)(?=\s*[,\]}])/g, "null")) as Record<string, unknown>;
   } catch {
     return null; // torn or foreign: the builder decides
   }
@@ -88,8 +89,61 @@ export interface WorldBuildOptions {
  */
 export async function buildWorld(world: WorldConfig, options: WorldBuildOptions = {}): Promise<string> {
   const dir = worldDir(world);
+  const release = await takeBuildLock(dir, options.onLine);
+  try {
+    return await runBuilder(world, dir, options);
+  } finally {
+    release();
+  }
+}
+
+/** Alive on this host (EPERM: alive, another user's). */
+function alive(pid: unknown): boolean {
+  if (typeof pid !== "number" || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * <dir>.lock ({pid, builder}): one builder per world folder. Another run building the same world, or
+ * the builder a killed run left behind (it goes on), is waited for; a lock whose processes are both
+ * gone is stale and taken over. The builder then resumes from (or returns at once after) their work.
+ */
+async function takeBuildLock(dir: string, onLine?: (line: string) => void): Promise<() => void> {
+  const lock = `${dir}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, builder: null }), { flag: "wx" });
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    let holder: { pid?: unknown; builder?: unknown } = {};
+    try {
+      holder = JSON.parse(readFileSync(lock, "utf8"));
+    } catch {
+      // being written: look again
+    }
+    if (!alive(holder.pid) && !alive(holder.builder)) {
+      rmSync(lock, { force: true }); // stale: both gone
+      continue;
+    }
+    if (!told) onLine?.(`waiting for another builder of this world (pid ${String(holder.builder ?? holder.pid)}) to finish`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function runBuilder(world: WorldConfig, dir: string, options: WorldBuildOptions): Promise<string> {
   const args = ["-m", "c3l_worker.world", "build", "--out", dir, "--params", JSON.stringify(world), "--replace-stale", "--threads", String(options.threads ?? 1)];
   const child = execa(workerPython(), args, { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: String(options.threads ?? 1) }, reject: false, buffer: { stdout: true, stderr: false } });
+  writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, builder: child.pid ?? null })); // a killed run's builder goes on: others wait for it
   const tail: string[] = [];
   let pending = "";
   child.stderr!.setEncoding("utf8");

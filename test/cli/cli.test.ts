@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
+import { CI_PIPELINE } from "../pipeline/world-ci.js";
 
 const c3l = (args: string[]) => execa("node", [join(PROJECT_ROOT, "bin", "c3l.js"), ...args], { reject: false });
 
@@ -24,17 +25,19 @@ describe("c3l command", () => {
     expect(r.stderr).toMatch(/Unknown argument: bogus[\s\S]*--help/);
   });
 
-  test("quickstart runs the whole pipeline on the embedded default and exits 0", async () => {
+  test("quickstart runs configs/quickstart.yaml (here CI-sized) on the world, prints a summary and exits 0", async () => {
     const runsDir = mkdtempSync(join(tmpdir(), "c3l-quickstart-"));
-    const r = await c3l(["quickstart", `runs_dir=${runsDir}`]);
+    const r = await c3l(["quickstart", ...CI_PIPELINE, `runs_dir=${runsDir}`]);
     expect(r.stderr).toContain("quickstart: ok");
     expect(r.exitCode).toBe(0);
-    const out = JSON.parse(r.stdout) as { status: string; final: string; final_size: number; counts: Record<string, unknown> };
+    const out = JSON.parse(r.stdout) as { status: string; final: string; final_size: number; counts: Record<string, unknown>; metrics: Record<string, number> };
     expect(out.status).toBe("done");
     expect(out.final_size).toBeGreaterThan(0);
     expect(existsSync(out.final)).toBe(true);
-    expect(Object.keys(out.counts)).toContain("rescore");
-  }, 300_000);
+    expect(Object.keys(out.counts)).toEqual(expect.arrayContaining(["pretrain", "rescore", "grade", "finetune", "evaluate"]));
+    expect(r.stderr).toMatch(/metric\.grade\.final\.grounded_share\s+\d/); // the summary table
+    expect(typeof out.metrics["pope.f1"]).toBe("number");
+  }, 600_000);
 
   test("quickstart with a model directory that holds no model fails with exit 2, naming the path", async () => {
     const r = await c3l(["quickstart", "generator.model_dir=/no/model/here"]);
