@@ -2,14 +2,17 @@
 // per epoch, one train_step per micro-batch recorded in the stage's samples, a checkpoint every N
 // optimizer steps, exact resume from the last checkpoint (same data order and RNG) after a kill or
 // a dead worker, micro-batches given up after worker.max_attempts, and the export of the result.
+// With distributed.nproc_per_node × nnodes > 1 it trains in a worker of its own under torchrun
+// (distributed-session.ts); the ranks shard each micro-batch, so the steps are the same.
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Requests, TrainExample } from "../protocol/index.js";
 import type { TrainingConfig } from "../config/schema.js";
 import { WorkerError, WorkerReplyError } from "../worker/index.js";
 import { openSamples, progressFor, type StageContext } from "./context.js";
+import { startDistributedSession, trainsDistributed } from "./distributed-session.js";
 import { seededPermutation } from "./plan.js";
-import { GENERATOR_ID } from "./session.js";
+import { GENERATOR_ID, type WorkerSession } from "./session.js";
 
 export interface StepRecord {
   id: string; // micro-NNNNNNNN
@@ -52,6 +55,21 @@ export interface TrainingResult {
 }
 
 export async function trainAndExport(ctx: StageContext, options: TrainingOptions): Promise<TrainingResult> {
+  if (!trainsDistributed(ctx.config)) {
+    const result = await train(ctx, ctx.session, options);
+    ctx.session.modelIsNow(result.exportDir);
+    return result;
+  }
+  // The pipeline's own worker keeps its model: later stages load the export, as a resumed run does.
+  const session = await startDistributedSession(ctx);
+  try {
+    return await train(ctx, session, options);
+  } finally {
+    await session.stop();
+  }
+}
+
+async function train(ctx: StageContext, session: WorkerSession, options: TrainingOptions): Promise<TrainingResult> {
   const c = options.training;
   const { examples, seed } = options;
   const perEpoch = Math.ceil(examples.length / c.batch_size);
@@ -71,13 +89,13 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
 
   /** A fresh start model, then the last checkpoint (or a new trainer). */
   const restore = async (): Promise<number> => {
-    await ctx.session.reloadModel(options.startModelDir);
+    await session.reloadModel(options.startModelDir);
     const latest = latestCheckpoint(checkpoints);
     if (!latest) {
-      await ctx.session.request("setup_training", setup);
+      await session.request("setup_training", setup);
       return 0;
     }
-    const loaded = await ctx.session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
+    const loaded = await session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
     ctx.log(`${ctx.stage}: continuing from ${latest}`);
     return (loaded.data_position as { micro: number }).micro;
   };
@@ -97,7 +115,7 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
       }
       const id = `micro-${String(m).padStart(8, "0")}`;
       try {
-        const r = await ctx.session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
+        const r = await session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
         failures = 0;
         if (!records.has(id)) {
           const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
@@ -108,7 +126,7 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
         m++;
         progress.advance(1);
         if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
-          await ctx.session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
+          await session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
         }
       } catch (err) {
         if (!(err instanceof WorkerError)) throw err;
@@ -122,7 +140,7 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
           givenUp.add(m);
           failures = 0;
         }
-        if (!(err instanceof WorkerReplyError)) await ctx.session.restart();
+        if (!(err instanceof WorkerReplyError)) await session.restart();
         m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
       }
     }
@@ -131,8 +149,7 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
   }
   const exportDir = join(ctx.run.dir, "models", ctx.stage);
   rmSync(exportDir, { recursive: true, force: true }); // a killed earlier export may have left part of it
-  await ctx.session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
-  ctx.session.modelIsNow(exportDir);
+  await session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
   const steps = [...records.values()].filter((r) => !r.failed).sort((a, b) => a.micro - b.micro);
   return { totalSteps, steps, failedMicroBatches: givenUp.size, exportDir };
 }

@@ -11,6 +11,7 @@ same model with its adapters disabled, at no extra memory.
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import math
 import random
@@ -136,9 +137,11 @@ class Trainer:
         if (device.type == "cuda") != (w.backend == "nccl"):
             raise ValueError(f"the model is on {device} but the process group uses {w.backend}: use nccl with cuda "
                              f"and gloo with cpu (distributed.backend: auto picks it from generator.device)")
+        # Buffers (rotary tables) never change in training: no need to sync them before every forward.
+        no_buffer_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                          else {"broadcast_buffers": False})  # the older name, deprecated in torch 2.13
         self.ddp = DistributedDataParallel(_Synced(self.loaded.model, self.head),
-                                           device_ids=[device.index] if device.type == "cuda" else None,
-                                           broadcast_buffers=False)  # buffers never change in training
+                                           device_ids=[device.index] if device.type == "cuda" else None, **no_buffer_sync)
 
     def _make_head(self) -> torch.nn.Linear:
         dim = self.loaded.model.get_input_embeddings().embedding_dim
