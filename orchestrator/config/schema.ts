@@ -287,7 +287,7 @@ export const SCHEMA = {
   },
   workers: {
     type: "section",
-    doc: "The workers that generate and score: each batch goes to whichever worker is free; a dead or hung worker's batches go to the others. Training stages use the first local worker. The final dataset is identical to a one-worker run.",
+    doc: "The workers that generate and score: each batch goes to whichever worker is free; a dead or hung worker's batches go to the others. Training stages use worker 0 (the first local one, else the first remote one). The final dataset is identical to a one-worker run.",
     fields: {
       local: { type: "int", default: 1, min: 0, doc: "Worker processes started on this host (each loads the generator)." },
       devices: {
@@ -296,7 +296,7 @@ export const SCHEMA = {
       },
       remote: {
         type: "records", default: [],
-        doc: "Workers started elsewhere with `c3l worker --bind`, reached over CurveZMQ. A remote worker that fails is dropped with a warning (never restarted); its batches go to the others.",
+        doc: "Workers started elsewhere with `c3l worker --bind` (docs/REMOTE.md), reached over CurveZMQ; each loads the generator on the device it was started with, from paths as its own host sees them. A remote worker that fails is dropped with a warning (never restarted); its batches go to the others.",
         fields: {
           endpoint: { type: "string", default: null, pattern: /^tcp:\/\/[^\s:]+:\d+$/, patternDoc: "tcp://HOST:PORT", doc: "Where the worker listens." },
           server_key: { type: "string", default: null, path: "config_dir", doc: "That worker's public CURVE certificate (from `c3l keys`), relative to the config file." },

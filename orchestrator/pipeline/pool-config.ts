@@ -2,9 +2,9 @@
 // CUDA_VISIBLE_DEVICES (so it sees one GPU, as cuda:0) or on CPU threads, then the remote workers.
 import { basename, dirname, join } from "node:path";
 import type { C3lConfig } from "../config/index.js";
-import type { WorkerOptions } from "../worker/index.js";
+import { RemoteWorker, type WorkerOptions } from "../worker/index.js";
 import { WorkerPool, type PoolMember } from "./pool.js";
-import { WorkerSession, type SessionOptions, type WorkerLink } from "./session.js";
+import { WorkerSession, type SessionOptions } from "./session.js";
 
 export interface PoolSetup {
   config: C3lConfig;
@@ -46,16 +46,15 @@ export function poolFromConfig(setup: PoolSetup): WorkerPool {
   }
   config.workers.remote.forEach((remote, i) => {
     const id = `remote-${i}`;
-    members.push({ id, where: remote.endpoint, session: new WorkerSession({ ...base(workerLogFile(setup.workerLog, config.workers.local + i), id), connect: () => connectRemote(remote, config.workers.client_key!) }) });
+    const options = base(`${remote.endpoint} (its log is on its own host)`, id);
+    // Paths in requests (model, images) are opened on the worker's host: docs/REMOTE.md.
+    const connect = () => RemoteWorker.connect({
+      endpoint: remote.endpoint, serverPublicKey: remote.server_key, clientKeyFile: config.workers.client_key!,
+      startTimeoutMs: options.startTimeoutMs, requestTimeoutMs: options.requestTimeoutMs, onLog: (line) => options.log(`worker: ${line}`),
+    });
+    // A remote worker loads the generator on the device it was started with (c3l worker --device).
+    members.push({ id, where: remote.endpoint, session: new WorkerSession({ ...options, device: "auto", connect }) });
   });
   return new WorkerPool(members, { inFlight: config.workers.in_flight, maxAttempts: config.worker.max_attempts, log });
 }
 
-/**
- * TODO(lead): connect with the secure remote worker client once orchestrator/worker/remote.ts
- * lands, e.g. `RemoteWorker.connect({ endpoint, serverKey, clientKey, ... })`: its result must
- * satisfy WorkerLink (hello, request, stop; no restart). The pool already drops a failed remote.
- */
-async function connectRemote(remote: { endpoint: string; server_key: string }, _clientKey: string): Promise<WorkerLink> {
-  throw new Error(`workers.remote: cannot reach ${remote.endpoint} yet: the CURVE client (orchestrator/worker/remote.ts) is not part of this build`);
-}

@@ -23,6 +23,7 @@ export interface SessionOptions {
   startTimeoutMs: number;
   maxAttempts: number;
   logFile: string;
+  /** Torch device for load_model; "auto": the worker's own (cuda:0 when it sees a GPU, else cpu), for remote workers. */
   device: string;
   dtype: "float32" | "bfloat16" | "float16";
   log: (line: string) => void;
@@ -93,9 +94,14 @@ export class WorkerSession {
   async useModel(dir: string): Promise<void> {
     if (this.modelDir === dir) return;
     this.modelDir = null;
-    await this.request("load_model", { model_id: GENERATOR_ID, model_dir: dir, device: this.options.device, dtype: this.options.dtype });
+    await this.request("load_model", { model_id: GENERATOR_ID, model_dir: dir, device: this.device(), dtype: this.options.dtype });
     this.modelDir = dir;
     this.trainedInPlace = false;
+  }
+
+  private device(): string {
+    if (this.options.device !== "auto") return this.options.device;
+    return this.worker?.hello.device === "cuda" ? "cuda:0" : "cpu";
   }
 
   /** Loads `dir` even if it is the loaded one: its weights in memory may have been trained since. */

@@ -3,13 +3,16 @@
 import { afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { execa } from "execa";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
+import { resolveDocument } from "../../orchestrator/config/index.js";
 import { WorkerPool, type PoolMember, type PoolTask } from "../../orchestrator/pipeline/pool.js";
+import { poolFromConfig } from "../../orchestrator/pipeline/pool-config.js";
 import { GENERATOR_ID, WorkerSession, type SessionOptions } from "../../orchestrator/pipeline/session.js";
 import { SampleFile } from "../../orchestrator/runs/jsonl.js";
-import { Worker, PROJECT_ROOT } from "../../orchestrator/worker/index.js";
+import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
 import { alive, tempDir, tinyModel, waitFor } from "../worker/helpers.js";
 
 const BIN = join(PROJECT_ROOT, "bin", "c3l.js");
@@ -97,6 +100,17 @@ describe("the smoke pipeline on two local workers", () => {
     expect(records(runDir, "rescore")).toEqual(records(baseline, "rescore"));
   }, 150_000);
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
 
 async function square(path: string, rgb: [number, number, number]): Promise<string> {
   const [r, g, b] = rgb;
@@ -186,41 +200,60 @@ describe("the worker pool scheduler with real workers", () => {
     }
   }, 120_000);
 
-  test("a killed local worker is restarted and a killed remote-like worker dropped; every batch completes once", async () => {
-    let remote: Worker | null = null;
-    const members: PoolMember[] = [
-      { id: "local-0", where: "cpu", session: new WorkerSession(options(0)) },
-      // A worker we did not spawn ourselves (connect): the pool must drop it, never restart it.
-      { id: "remote-0", where: "test", session: new WorkerSession({ ...options(1), connect: async () => (remote = await Worker.start({ logFile: join(dir, "r.log"), onLog: () => {} })) }) },
-      { id: "local-1", where: "cpu", session: new WorkerSession(options(2)) },
-    ];
-    const logs: string[] = [];
-    pool = new WorkerPool(members, { inFlight: 2, maxAttempts: 3, log: (l) => logs.push(l) });
-    await pool.start();
-    await pool.useModel(model);
-    const { served } = watch(members);
-    const localPid = members[2]!.session.pid!;
-    const done = new Map<string, string>();
-    const seen: string[] = [];
-    const counts = await pool.run(tasks, {
-      done: (task, _reply, worker) => {
-        expect(done.has(task.what)).toBe(false);
-        done.set(task.what, worker);
-        if (done.size === 4) {
-          process.kill(remote!.pid!, "SIGKILL");
-          process.kill(localPid, "SIGKILL");
-        }
-      },
-      failed: (task, err) => { throw new Error(`${task.what} failed: ${err.message}`); },
-      event: (e) => seen.push(`${e.action} ${e.worker}`),
-    });
-    expect(done.size).toBe(tasks.length);
-    expect(counts["remote-0"]).toMatchObject({ dropped: true, restarts: 0, failures: 1 });
-    expect(counts["local-1"]).toMatchObject({ dropped: false, restarts: 1, failures: 1 });
-    expect(seen).toEqual(expect.arrayContaining(["drop remote-0", "restart local-1", "requeue remote-0", "requeue local-1"]));
-    expect(logs.some((l) => /warning: worker remote-0 \(test\) dropped: .*2 worker\(s\) left/.test(l))).toBe(true);
-    expect(pool.live.map((m) => m.id)).toEqual(["local-0", "local-1"]);
-    expect(members[2]!.session.pid).not.toBe(localPid);
-    expect(served.get("local-1")! - counts["local-1"]!.batches).toBeGreaterThanOrEqual(1); // a batch it lost was done elsewhere
-  }, 120_000);
+  test("from a config: a killed local worker is restarted, a killed remote one (c3l worker --bind, CURVE) dropped; every batch completes once", async () => {
+    // A real remote worker on loopback, with keys from `c3l keys`, confined to the model and the images.
+    const keys = (name: string) => c3l(["keys", "--out", join(dir, "keys"), "--name", name]).then((r) => JSON.parse(r.stdout) as { public: string; secret: string });
+    const [server, client] = [await keys("box"), await keys("us")];
+    const authorized = join(dir, "authorized");
+    mkdirSync(authorized);
+    copyFileSync(client.public, join(authorized, "us.key"));
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const remoteProc = execa("node", [BIN, "worker", "--bind", endpoint, "--key", server.secret, "--authorized-keys", authorized, "--roots", `${model},${dir}`],
+      { reject: false, buffer: false, stdin: "ignore", all: true });
+    let remoteLog = "";
+    remoteProc.all!.on("data", (chunk: Buffer) => { remoteLog += chunk.toString(); });
+    try {
+      expect(await waitFor(() => remoteLog.includes(`serving ${endpoint}`), 60_000)).toBe(true);
+      const resolved = resolveDocument({
+        workers: { local: 2, remote: [{ endpoint, server_key: server.public }], client_key: client.secret, in_flight: 2 },
+        worker: { request_timeout_s: 60, start_timeout_s: 60 },
+      }, { configDir: dir, checkFiles: true });
+      expect(resolved.problems).toEqual([]);
+      const logs: string[] = [];
+      pool = poolFromConfig({ config: resolved.config!, workerLog: join(dir, "cfg", "worker.log"), log: (l) => logs.push(l), worker: { onLog: () => {} } });
+      expect(pool.ids).toEqual(["local-0", "local-1", "remote-0"]);
+      await pool.start();
+      await pool.useModel(model);
+      const members = pool.ids.map((id) => pool!.member(id)!);
+      const { served } = watch(members);
+      const remotePid = members[2]!.session.hello!.pid;
+      const localPid = members[1]!.session.pid!;
+      const done = new Map<string, string>();
+      const seen: string[] = [];
+      const counts = await pool.run(tasks, {
+        done: (task, _reply, worker) => {
+          expect(done.has(task.what)).toBe(false);
+          done.set(task.what, worker);
+          if (done.size === 4) {
+            process.kill(remotePid, "SIGKILL");
+            process.kill(localPid, "SIGKILL");
+          }
+        },
+        failed: (task, err) => { throw new Error(`${task.what} failed: ${err.message}`); },
+        event: (e) => seen.push(`${e.action} ${e.worker}`),
+      });
+      expect(done.size).toBe(tasks.length);
+      expect(counts["remote-0"]).toMatchObject({ dropped: true, restarts: 0, failures: 1 });
+      expect(counts["local-1"]).toMatchObject({ dropped: false, restarts: 1, failures: 1 });
+      expect(seen).toEqual(expect.arrayContaining(["drop remote-0", "restart local-1", "requeue remote-0", "requeue local-1"]));
+      expect(logs.some((l) => l.includes(`warning: worker remote-0 (${endpoint}) dropped:`) && l.includes("2 worker(s) left"))).toBe(true);
+      expect(pool.live.map((m) => m.id)).toEqual(["local-0", "local-1"]);
+      expect(members[1]!.session.pid).not.toBe(localPid);
+      expect(served.get("local-1")! - counts["local-1"]!.batches).toBeGreaterThanOrEqual(1); // a batch it lost was done elsewhere
+      expect(served.get("remote-0")! - counts["remote-0"]!.batches).toBeGreaterThanOrEqual(1);
+    } finally {
+      remoteProc.kill("SIGKILL");
+      await remoteProc;
+    }
+  }, 150_000);
 });
