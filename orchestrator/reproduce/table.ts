@@ -13,6 +13,7 @@ export interface TableColumn {
 const FAMILIES = ["count", "colour", "existence", "position"] as const;
 
 export const COLUMNS: TableColumn[] = [
+  { key: "grade.final.pairs", title: "final pairs", scale: 1, digits: 0 },
   { key: "grade.final.grounded_share", title: "grounded % (final data)", scale: 100, digits: 1 },
   ...FAMILIES.map((f) => ({ key: `grade.final.${f}.grounded_share`, title: `${f} grounded %`, scale: 100, digits: 1 })),
   { key: "grade.final.malformed_share", title: "malformed %", scale: 100, digits: 1 },
