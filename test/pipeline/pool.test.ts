@@ -101,6 +101,39 @@ describe("the smoke pipeline on two local workers", () => {
   }, 150_000);
 });
 
+describe("workers config", () => {
+  test("bad workers settings are refused, each naming its key", () => {
+    const problems = resolveDocument({
+      workers: { local: 0, devices: ["gpu0"], remote: [{ endpoint: "gpu-box:5555", server_key: "box.key" }] },
+    }, { configDir: tmpdir(), checkFiles: false }).problems;
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^workers\.remote\[0\]\.endpoint: expected tcp:\/\/HOST:PORT/),
+      'workers.devices[0]: expected cuda:N, got "gpu0"',
+      expect.stringMatching(/^workers\.client_key: expected our secret CURVE certificate/),
+    ]));
+    expect(resolveDocument({ workers: { local: 0 } }, { configDir: tmpdir(), checkFiles: false }).problems)
+      .toEqual(["workers.local, workers.remote: expected at least one worker, got local: 0 and no remote"]);
+  });
+
+  test("local worker i sees only devices[i mod N] (CUDA_VISIBLE_DEVICES) and logs to its own file", async () => {
+    const dir = tempDir("c3l-pool-");
+    const resolved = resolveDocument({ workers: { local: 3, devices: ["cuda:1", "cuda:0"] } }, { configDir: dir, checkFiles: false });
+    expect(resolved.problems).toEqual([]);
+    const pool = poolFromConfig({ config: resolved.config!, workerLog: join(dir, "worker.log"), log: () => {}, worker: { onLog: () => {} } });
+    try {
+      await pool.start(); // no model: torch here has no CUDA, but the environment is what we check
+      const seen = pool.ids.map((id) => {
+        const env = readFileSync(`/proc/${pool.member(id)!.session.pid}/environ`, "utf8").split("\0");
+        return `${id} ${pool.member(id)!.where} ${env.find((v) => v.startsWith("CUDA_VISIBLE_DEVICES="))}`;
+      });
+      expect(seen).toEqual(["local-0 cuda:1 CUDA_VISIBLE_DEVICES=1", "local-1 cuda:0 CUDA_VISIBLE_DEVICES=0", "local-2 cuda:1 CUDA_VISIBLE_DEVICES=1"]);
+      expect(readdirSync(dir).sort()).toEqual(["worker-1.log", "worker-2.log", "worker.log"]);
+    } finally {
+      await pool.stop();
+    }
+  }, 60_000);
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
