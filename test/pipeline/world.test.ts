@@ -1,0 +1,88 @@
+// The pipeline on the embedded world, CI-sized, as a user runs it (the built `c3l` command, a real
+// worker, the real world builder): pretrain → r0-* → regenerate → rescore → filter → grade →
+// finetune → evaluate. Finite losses, grade metrics present, malformed output below 10%; a second
+// run finds the world built and its pretrain stage cached. Effects (AUROC, gains) are not asserted
+// at this size (noise): they belong to `c3l reproduce`.
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { execa } from "execa";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SampleFile } from "../../orchestrator/runs/jsonl.js";
+import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
+import { CI_PIPELINE } from "./world-ci.js";
+
+const BIN = join(PROJECT_ROOT, "bin", "c3l.js");
+const CONFIG = join(PROJECT_ROOT, "configs", "quickstart.yaml");
+let runsDir: string;
+let runDir: string;
+let output: string;
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+
+beforeAll(async () => {
+  runsDir = mkdtempSync(join(tmpdir(), "c3l-world-"));
+  const r = await execa("node", [BIN, "run", CONFIG, ...CI_PIPELINE, `runs_dir=${runsDir}`, "--name", "ci"], { reject: false, all: true, cwd: PROJECT_ROOT });
+  output = r.all ?? "";
+  if (r.exitCode !== 0) throw new Error(`the CI world run failed (exit ${r.exitCode}):\n${output.slice(-4000)}`);
+  runDir = JSON.parse(r.stdout.trim().split("\n").at(-1)!).run_dir;
+}, 600_000);
+
+describe("the pipeline on the CI-sized world", () => {
+  test("every stage ran, pretrain first and grade between filter and finetune", () => {
+    const summary = readJson(join(runDir, "summary.json"));
+    expect(summary.status).toBe("done");
+    expect(Object.keys(summary.stages)).toEqual(["pretrain", "r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter", "grade", "finetune", "evaluate"]);
+    const pretrain = readJson(join(runDir, "state", "pretrain.json"));
+    expect(pretrain.extra.world_dir).toMatch(/\.cache\/builtin\/world-[0-9a-f]{12}$/);
+    expect(pretrain.extra.stats.generator.steps).toBe(200);
+    expect(readJson(join(runDir, "manifest.json")).inputs.data.path).toBe(join(pretrain.extra.world_dir, "data", "manifest.jsonl"));
+  });
+
+  test("every training loss is finite (pretraining, contrast, finetune)", () => {
+    const stats = readJson(join(runDir, "state", "pretrain.json")).extra.stats;
+    for (const phase of ["align", "generator"]) {
+      expect(Number.isFinite(stats[phase].final_loss_lm)).toBe(true);
+      expect(Number.isFinite(stats[phase].final_loss_aux)).toBe(true);
+    }
+    for (const stage of ["r0-contrast", "finetune"]) {
+      const records = [...SampleFile.read<{ id: string; loss: number | null }>(join(runDir, "samples", `${stage}.jsonl`)).records.values()];
+      expect(records.length).toBeGreaterThan(0);
+      for (const r of records) expect(Number.isFinite(r.loss)).toBe(true);
+    }
+  });
+
+  test("grade: metrics for base, regenerate and final; malformed output below 10%", () => {
+    const { metrics } = readJson(join(runDir, "summary.json"));
+    for (const set of ["base", "regenerate", "final"]) {
+      for (const key of ["pairs", "grounded_share", "hallucinated_share", "malformed_share"]) expect(typeof metrics[`grade.${set}.${key}`]).toBe("number");
+      expect(existsSync(join(runDir, "grade", `${set}.json`))).toBe(true);
+      expect(metrics[`grade.${set}.malformed_share`]).toBeLessThan(0.1);
+    }
+    expect(metrics["grade.base.pairs"]).toBeGreaterThan(0);
+    expect(metrics["grade.final.pairs"]).toBe(readJson(join(runDir, "summary.json")).final.size);
+    const labels = readFileSync(join(runDir, "grade", "final.labels.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(labels).toHaveLength(metrics["grade.final.pairs"]);
+    expect(new Set(labels.map((l) => l.label))).not.toContain(undefined);
+  });
+
+  test("evaluate scored the world's POPE (no suffix) and SEED (likelihood)", () => {
+    const { metrics } = readJson(join(runDir, "summary.json"));
+    expect(typeof metrics["pope.f1"]).toBe("number");
+    expect(typeof metrics["seed.accuracy"]).toBe("number");
+    const protocols = readJson(join(runDir, "state", "evaluate.json")).extra.protocols;
+    expect(protocols.pope.prompt_suffix).toBe("");
+    expect(protocols.seed.protocol).toBe("likelihood");
+  });
+
+  test("the world's progress reached the run log, and a second run finds it built (pretrain cached)", async () => {
+    if (!output.includes("pretrain: the world is built already")) expect(output).toMatch(/pretrain: (align|generator): step \d+\/200/);
+    const r = await execa("node", [BIN, "run", CONFIG, ...CI_PIPELINE, `runs_dir=${runsDir}`, "rounds=0", "finetune.enabled=false", "evaluate.benchmarks={}", "--name", "again"], { reject: false, all: true, cwd: PROJECT_ROOT });
+    expect(r.exitCode).toBe(0);
+    expect(r.all).toContain("pretrain: the world is built already");
+    const again = JSON.parse(r.stdout.trim().split("\n").at(-1)!).run_dir;
+    const pretrain = readJson(join(again, "state", "pretrain.json"));
+    expect(pretrain.extra.cached).toBe(true);
+    expect(pretrain.seconds).toBeLessThan(5);
+  }, 300_000);
+});
