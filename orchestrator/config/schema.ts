@@ -156,9 +156,10 @@ export const SCHEMA = {
         doc: "Pretraining of the world's models by step budgets (checkpointed: a killed build resumes exactly).",
         fields: {
           train_scenes: { type: "int", default: 3000, min: 1, doc: "Training scenes drawn for pretraining." },
-          align_steps: { type: "int", default: 600, min: 1, doc: "Steps of the alignment-only checkpoint (builtin:world-align: grounding loss + captions, no QA instructions)." },
-          generator_steps: { type: "int", default: 900, min: 1, doc: "Steps of the generator (builtin:world-generator) trained from it on instruction data with injected prior-driven pairs." },
-          batch_size: { type: "int", default: 32, min: 1, doc: "Examples per pretraining step." },
+          ground_steps: { type: "int", default: 800, min: 1, doc: "Steps training only the vision tower and projector on the grounding loss (batch 64; cheap: no language-model pass), before align." },
+          align_steps: { type: "int", default: 300, min: 1, doc: "Steps of the alignment-only checkpoint (builtin:world-align: grounding loss + captions, no QA instructions)." },
+          generator_steps: { type: "int", default: 800, min: 1, doc: "Steps of the generator (builtin:world-generator) trained from it on instruction data with injected prior-driven pairs." },
+          batch_size: { type: "int", default: 16, min: 1, doc: "Examples per pretraining step (align and generator; the grounding steps take 64 images)." },
           hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
         },
       },
@@ -395,7 +396,7 @@ export interface WorldConfig {
   seed: number;
   pool_images: number;
   bench_images: number;
-  pretrain: { train_scenes: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number };
+  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number };
 }
 
 /** An intersection as one object type (so the schema check below compares like with like). */

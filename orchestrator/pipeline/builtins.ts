@@ -15,7 +15,7 @@ const CACHE = join(PROJECT_ROOT, ".cache", "builtin");
 const SMOKE_DIR = join(CACHE, "smoke");
 
 /** Part of the world folder's hash: bump when the builder's output changes for equal parameters. */
-export const WORLD_LAYOUT = 1;
+export const WORLD_LAYOUT = 2;
 /** The world's marker, written last by the builder: its presence means the build finished. */
 export const WORLD_MARKER = "world.json";
 
@@ -141,9 +141,9 @@ async function takeBuildLock(dir: string, onLine?: (line: string) => void): Prom
 }
 
 async function runBuilder(world: WorldConfig, dir: string, options: WorldBuildOptions): Promise<string> {
-  const args = ["-m", "c3l_worker.world", "build", "--out", dir, "--params", JSON.stringify(world), "--replace-stale", "--threads", String(options.threads ?? 1)];
+  const args = ["-m", "c3l_worker.world", "build", "--out", dir, "--params", JSON.stringify(world), "--replace-stale", "--threads", String(options.threads ?? 1), "--parent-pid", String(process.pid)];
   const child = execa(workerPython(), args, { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: String(options.threads ?? 1) }, reject: false, buffer: { stdout: true, stderr: false } });
-  writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, builder: child.pid ?? null })); // a killed run's builder goes on: others wait for it
+  writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, builder: child.pid ?? null })); // others wait; a killed run's builder stops by itself (--parent-pid)
   const tail: string[] = [];
   let pending = "";
   child.stderr!.setEncoding("utf8");

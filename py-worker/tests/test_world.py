@@ -47,7 +47,9 @@ def test_grader_catches_questions_about_absent_objects_and_malformed_text():
     assert grade("what colour is the circle ?", "the circle is blue .", objects) == ("colour", "hallucinated")
     assert grade("what colour is the square ?", "the square is purple .", objects) == ("colour", "grounded")
     assert grade("what colour is the square?", "the square is purple.", objects) == ("colour", "grounded")  # decoder spacing
-    assert grade("what colour is the square ?", "the circle is purple .", objects) == ("colour", "malformed")
+    assert grade("what colour is the square ?", "the circle is purple .", objects) == ("colour", "hallucinated")
+    assert grade("what colour is the square ?", "there are 2 shapes .", objects) == ("colour", "malformed")
+    assert grade("is there a red square ?", "yes , there is a red circle .", objects) == ("existence", "hallucinated")
     assert grade("is there a red square ?", "yes , there is a red square .", objects) == ("existence", "hallucinated")
     assert grade("is there a red square ?", "no , there is no red square .", objects) == ("existence", "grounded")
     assert grade("how many shapes are there ?", "there are 2 shapes .", objects) == ("count", "hallucinated")
@@ -120,3 +122,18 @@ def test_grade_files_reports_shares_families_and_auroc(tmp_path):
     assert summary["by_family"]["colour"] == {"pairs": 2, "grounded": 1, "hallucinated": 1, "malformed": 0}
     assert summary["auroc_i2c"] == 1.0  # both grounded (2.0, 1.0) above the hallucinated 0.5; malformed left out
     assert len((tmp_path / "labels.jsonl").read_text().splitlines()) == 4
+
+
+def test_every_word_of_the_world_is_in_the_tokenizer_vocabulary():
+    from c3l_worker.tiny_llava import _build_tokenizer
+
+    tokenizer = _build_tokenizer(language.corpus(), 512)
+    rng = random.Random(0)
+    texts = [language.GENERATION_PROMPT.format(k=3), language.CAPTION_PROMPT]
+    for objects in scenes(200):
+        texts.append(language.caption(objects))
+        for family in language.FAMILIES:
+            texts += [language.format_pairs([language.true_pair(objects, family, rng)]),
+                      language.format_pairs([language.prior_pair(objects, family, rng)])]
+    unknown = {t for text in texts for t in tokenizer.tokenize(text) if t == tokenizer.unk_token}
+    assert not unknown, [text for text in texts if tokenizer.unk_token in tokenizer.tokenize(text)][:3]

@@ -1,12 +1,15 @@
-// The CI-sized world and pipeline (issue #5's CI): ~400 pretraining steps on 64 scenes, a few
-// training steps after. Overrides of configs/quickstart.yaml; every test using them shares one
+// The CI-sized world and pipeline (issue #5's CI): 550 language-model pretraining steps of batch 16
+// (150 align + 400 generator, after 600 cheap grounding steps of the vision side), 16 pipeline
+// scenes, a few training steps after; the build takes ~2.5 min on a quiet 2-core machine.
+// Overrides of configs/quickstart.yaml; every test using them shares one
 // world folder in .cache/builtin/ (built by the first, found complete by the others).
 export const CI_WORLD = [
   "world.pool_images=16",
-  "world.bench_images=16",
-  "world.pretrain.train_scenes=64",
-  "world.pretrain.align_steps=200",
-  "world.pretrain.generator_steps=200",
+  "world.bench_images=32",
+  "world.pretrain.train_scenes=1000",
+  "world.pretrain.ground_steps=600",
+  "world.pretrain.align_steps=150",
+  "world.pretrain.generator_steps=400",
   "world.pretrain.batch_size=16",
 ];
 

@@ -35,8 +35,14 @@ describe("the pipeline on the CI-sized world", () => {
     expect(Object.keys(summary.stages)).toEqual(["pretrain", "r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter", "grade", "finetune", "evaluate"]);
     const pretrain = readJson(join(runDir, "state", "pretrain.json"));
     expect(pretrain.extra.world_dir).toMatch(/\.cache\/builtin\/world-[0-9a-f]{12}$/);
-    expect(pretrain.extra.stats.generator.steps).toBe(200);
+    expect(pretrain.extra.stats.generator.steps).toBe(400);
     expect(readJson(join(runDir, "manifest.json")).inputs.data.path).toBe(join(pretrain.extra.world_dir, "data", "manifest.jsonl"));
+  });
+
+  test("the generator looks at the image: colour accuracy with it ≥ blind + 0.15", () => {
+    const probe = readJson(join(runDir, "state", "pretrain.json")).extra.stats.generator.probe.colour;
+    expect(probe.n).toBe(32);
+    expect(probe.with_image).toBeGreaterThanOrEqual(probe.blind + 0.15);
   });
 
   test("every training loss is finite (pretraining, contrast, finetune)", () => {
@@ -76,7 +82,7 @@ describe("the pipeline on the CI-sized world", () => {
   });
 
   test("the world's progress reached the run log, and a second run finds it built (pretrain cached)", async () => {
-    if (!output.includes("pretrain: the world is built already")) expect(output).toMatch(/pretrain: (align|generator): step \d+\/200/);
+    if (!output.includes("pretrain: the world is built already")) expect(output).toMatch(/pretrain: (ground|align|generator): step \d+\/\d+/);
     const r = await execa("node", [BIN, "run", CONFIG, ...CI_PIPELINE, `runs_dir=${runsDir}`, "rounds=0", "finetune.enabled=false", "evaluate.benchmarks={}", "--name", "again"], { reject: false, all: true, cwd: PROJECT_ROOT });
     expect(r.exitCode).toBe(0);
     expect(r.all).toContain("pretrain: the world is built already");

@@ -11,10 +11,12 @@ import { buildWorld, readWorldMarker, worldDir, worldMatches } from "../builtins
 export const PRETRAIN_STAGE = "pretrain";
 
 /** "align: step 200/600 loss …" → the step within the two phases' total. */
-function stepOf(line: string, alignSteps: number): number | null {
-  const m = /^(align|generator): step (\d+)\//.exec(line);
+/** Steps done of all phases (ground → align → generator) from a builder progress line. */
+function stepOf(line: string, steps: { ground_steps: number; align_steps: number }): number | null {
+  const m = /^(ground|align|generator): step (\d+)\//.exec(line);
   if (!m) return null;
-  return (m[1] === "generator" ? alignSteps : 0) + Number(m[2]);
+  const before = { ground: 0, align: steps.ground_steps, generator: steps.ground_steps + steps.align_steps }[m[1] as "ground" | "align" | "generator"];
+  return before + Number(m[2]);
 }
 
 export async function runPretrain(run: RunFolder, config: C3lConfig, log: (line: string) => void): Promise<void> {
@@ -31,8 +33,8 @@ export async function runPretrain(run: RunFolder, config: C3lConfig, log: (line:
   const state = run.startStage(PRETRAIN_STAGE, { world_dir: dir });
   run.updateSummary({ status: "running", stage: PRETRAIN_STAGE, progress: null });
   run.events.append({ type: "stage_start", stage: PRETRAIN_STAGE, attempt: state.attempts });
-  const { align_steps, generator_steps } = config.world.pretrain;
-  const total = align_steps + generator_steps;
+  const { ground_steps, align_steps, generator_steps } = config.world.pretrain;
+  const total = ground_steps + align_steps + generator_steps;
   log(`${PRETRAIN_STAGE}: ${built ? "the world is built already" : `building the world in ${dir} (${total} pretraining steps; a killed build resumes)`}`);
   try {
     if (!built) {
@@ -40,7 +42,7 @@ export async function runPretrain(run: RunFolder, config: C3lConfig, log: (line:
         threads: config.worker.threads,
         onLine: (line) => {
           log(`${PRETRAIN_STAGE}: ${line}`);
-          const done = stepOf(line, align_steps);
+          const done = stepOf(line, config.world.pretrain);
           run.events.append({ type: "progress", stage: PRETRAIN_STAGE, message: line, ...(done !== null ? { done, total } : {}) });
           if (done !== null) run.updateSummary({ progress: { stage: PRETRAIN_STAGE, done, total } });
         },

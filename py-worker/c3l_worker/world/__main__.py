@@ -6,6 +6,9 @@ import argparse
 import json
 import os
 import sys
+import threading
+import time
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--params", default="{}", help="JSON: seed, pool_images, bench_images, pretrain {...}")
     build.add_argument("--threads", type=int, default=1, help="torch intra-op threads (more were slower on 2 cores)")
     build.add_argument("--replace-stale", action="store_true", help="rebuild a folder built with other parameters")
+    build.add_argument("--parent-pid", type=int, default=None, help="stop when this process (the orchestrator) is gone")
     grade = sub.add_parser("grade", help="label generated pairs grounded / hallucinated / malformed against the truth")
     grade.add_argument("--truth", required=True)
     grade.add_argument("--pairs", required=True, help='JSON Lines: {"id", "image_id", "question", "answer", "i2c"}')
@@ -26,6 +30,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(grade_files(args.truth, args.pairs, args.labels)))
         return 0
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--params is not JSON: {exc}")
+    from .build import MARKER, normalise_params
+    from ..built_folder import is_complete
+
+    if is_complete(Path(args.out), MARKER, normalise_params(params), "world build", args.replace_stale):
+        print(args.out)  # finished already: answered without importing torch (seconds)
+        return 0
+    if args.parent_pid:
+        watch_parent(args.parent_pid)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
@@ -33,12 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     from .build import build_world
 
-    try:
-        params = json.loads(args.params)
-    except json.JSONDecodeError as exc:
-        parser.error(f"--params is not JSON: {exc}")
     print(build_world(args.out, params, replace_stale=args.replace_stale))
     return 0
+
+
+def watch_parent(parent_pid: int) -> None:
+    """A builder orphaned by a killed run would train on for minutes: leave with it. Its .work
+    checkpoints stay, so the next build resumes."""
+    def loop():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        print("world: the orchestrator is gone; stopping (the build resumes from its checkpoints)", file=sys.stderr, flush=True)
+        os._exit(3)
+    threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

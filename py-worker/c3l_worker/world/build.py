@@ -16,9 +16,9 @@ from .pretrain import PhaseSettings, PretrainSettings, SceneBank, run_phase
 from .scene import Obj, draw_scene, render, scene_rng
 
 MARKER = "world.json"
-FORMAT = 1  # bump when the build changes its output for the same parameters
+FORMAT = 2  # bump when the build changes its output for the same parameters
 DEFAULTS = {"seed": 0, "pool_images": 200, "bench_images": 100,
-            "pretrain": {"train_scenes": 3000, "align_steps": 600, "generator_steps": 900, "batch_size": 32,
+            "pretrain": {"train_scenes": 3000, "ground_steps": 800, "align_steps": 300, "generator_steps": 800, "batch_size": 16,
                          "hallucination_share": 0.2}}
 
 
@@ -36,6 +36,7 @@ def pretrain_settings(params: dict) -> PretrainSettings:
     p = params["pretrain"]
     return PretrainSettings(
         seed=params["seed"], train_scenes=p["train_scenes"], hallucination_share=p["hallucination_share"],
+        ground=PhaseSettings(steps=p["ground_steps"], lr=3e-3, batch_size=64, aux_weight=1.0),
         align=PhaseSettings(steps=p["align_steps"], lr=2e-3, batch_size=p["batch_size"], aux_weight=1.0),
         generator=PhaseSettings(steps=p["generator_steps"], lr=1e-3, batch_size=p["batch_size"], aux_weight=0.5))
 
@@ -56,6 +57,14 @@ def write_split(folder: Path, seed: int, split: str, count: int) -> list[tuple[s
     return scenes
 
 
+def remove_dead_staging(out: Path) -> None:
+    """Staging folders (<out>.tmp-<pid>) of builds that were killed: their process is gone."""
+    for stale in out.parent.glob(f"{out.name}.tmp-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def log(line: str) -> None:
     print(f"world: {line}", file=sys.stderr, flush=True)
 
@@ -65,6 +74,7 @@ def build_world(out_dir, params: dict, *, replace_stale: bool = False) -> Path:
     params = normalise_params(params)
     if is_complete(out, MARKER, params, "world build", replace_stale):
         return out
+    remove_dead_staging(out)
     work = out.with_name(out.name + ".work")  # survives a kill: pretraining resumes from it
     work.mkdir(parents=True, exist_ok=True)
     (work / "params.json").write_text(json.dumps(params))
@@ -101,6 +111,9 @@ def train_models(models: Path, work: Path, params: dict, bench, bench_dir: Path)
     bank = SceneBank(loaded, params["seed"], settings.train_scenes)
     probe_scenes = [(objects, load_image(str(bench_dir / "images" / f"{sid}.png"), sid)) for sid, objects in bench]
     stats = {"num_parameters": loaded.num_parameters, "vocab_size": len(loaded.processor.tokenizer)}
+    began = time.perf_counter()
+    stats["ground"] = run_phase(loaded, bank, settings, "ground", work, log)
+    stats["ground"]["seconds"] = round(time.perf_counter() - began, 1)
     for phase, folder in (("align", "align"), ("generator", "generator")):
         began = time.perf_counter()
         stats[phase] = run_phase(loaded, bank, settings, phase, work, log)

@@ -1,9 +1,11 @@
 """Labels a generated question/answer pair against a scene's ground truth.
 
     grounded      the question is one of the world's templates and the answer is true of the image
-    hallucinated  a well-formed pair whose answer is false, or which asks about an object that
-                  is not in the image ("what colour is the cross ?" with no cross)
-    malformed     anything else: unknown question, an answer of the wrong form
+    hallucinated  a well-formed pair whose answer is false — including an answer about another
+                  object than the one asked about — or which asks about an object that is not in
+                  the image ("what colour is the cross ?" with no cross)
+    malformed     not the world's language: an unknown question, or an answer not of the form
+                  its question's family answers in
 """
 from __future__ import annotations
 
@@ -52,9 +54,10 @@ def grade(question: str, answer: str, objects: list[Obj]) -> tuple[str, str]:
     family, slots = parsed
     a = normalise(answer)
     m = _ANSWERS[family].match(a)
-    if m is None or (m.groupdict().get("shape") not in (None, slots.get("shape"))) \
-            or (family == "existence" and m["colour"] != slots["colour"]):
+    if m is None:
         return family, "malformed"
+    if m.groupdict().get("shape") not in (None, slots.get("shape")) or (family == "existence" and m["colour"] != slots["colour"]):
+        return family, "hallucinated"  # well-formed, but about another object than the question's
     by_shape = {o.shape: o for o in objects}
     if family == "count":
         truth = a_count(len(objects))

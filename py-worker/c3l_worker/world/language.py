@@ -111,6 +111,7 @@ def corpus() -> list[str]:
     """Every word the world's prompts, questions, answers and captions use (the tokenizer's vocabulary)."""
     lines = [GENERATION_PROMPT.format(k=k) for k in range(1, 10)] + [CAPTION_PROMPT, "q: a: no , there"]
     lines.append(" ".join(SHAPES) + " " + " ".join(COLOURS) + " small large " + " ".join(ROWS + COLUMNS))
+    lines.append(q_count())
     for n in range(1, 5):
         lines.append(a_count(n))
     for shape in SHAPES:
