@@ -1,4 +1,4 @@
-export { Worker, type WorkerOptions } from "./worker.js";
+export { freePort, Worker, type WorkerOptions } from "./worker.js";
 export * from "./errors.js";
 export { PROJECT_ROOT, workerPython } from "./python.js";
 export type { WorkerLike } from "./worker-like.js";

@@ -3,17 +3,15 @@
 import { afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { execa } from "execa";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp from "sharp";
 import { resolveDocument } from "../../orchestrator/config/index.js";
 import { WorkerPool, type PoolMember, type PoolTask } from "../../orchestrator/pipeline/pool.js";
 import { poolFromConfig } from "../../orchestrator/pipeline/pool-config.js";
 import { GENERATOR_ID, WorkerSession, type SessionOptions } from "../../orchestrator/pipeline/session.js";
 import { SampleFile } from "../../orchestrator/runs/jsonl.js";
-import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
-import { alive, tempDir, tinyModel, waitFor } from "../worker/helpers.js";
+import { freePort, PROJECT_ROOT } from "../../orchestrator/worker/index.js";
+import { alive, square, tempDir, tinyModel, waitFor } from "../worker/helpers.js";
 
 const BIN = join(PROJECT_ROOT, "bin", "c3l.js");
 const c3l = (args: string[], env: Record<string, string> = {}) =>
@@ -133,26 +131,6 @@ describe("workers config", () => {
     }
   }, 60_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function square(path: string, rgb: [number, number, number]): Promise<string> {
-  const [r, g, b] = rgb;
-  await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 255, g: 255, b: 255 } } })
-    .composite([{ input: { create: { width: 24, height: 24, channels: 3, background: { r, g, b } } }, left: 12, top: 12 }])
-    .png()
-    .toFile(path);
-  return path;
-}
 
 describe("the worker pool scheduler with real workers", () => {
   let dir: string;

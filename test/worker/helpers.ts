@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT, workerPython } from "../../orchestrator/worker/index.js";
+import sharp from "sharp";
 
 export const FIXTURES = join(PROJECT_ROOT, "test", "fixtures");
 
@@ -52,4 +53,14 @@ export async function caught(fn: () => Promise<unknown>): Promise<{ error: Error
     return { error: error as Error, ms: Date.now() - start };
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** A 48 px white PNG with a 24 px square of `rgb` in the middle, written to `path`. */
+export async function square(path: string, rgb: [number, number, number]): Promise<string> {
+  const [r, g, b] = rgb;
+  await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite([{ input: { create: { width: 24, height: 24, channels: 3, background: { r, g, b } } }, left: 12, top: 12 }])
+    .png()
+    .toFile(path);
+  return path;
 }

@@ -3,18 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import { Worker, WorkerReplyError } from "../../orchestrator/worker/index.js";
-import { caught, tempDir, tinyModel } from "./helpers.js";
-
-async function square(path: string, rgb: [number, number, number]): Promise<string> {
-  const [r, g, b] = rgb;
-  await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 255, g: 255, b: 255 } } })
-    .composite([{ input: { create: { width: 24, height: 24, channels: 3, background: { r, g, b } } }, left: 12, top: 12 }])
-    .png()
-    .toFile(path);
-  return path;
-}
+import { caught, square, tempDir, tinyModel } from "./helpers.js";
 
 describe("model operations over the bridge", () => {
   let worker: Worker;

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { execa, type ResultPromise } from "execa";
 import { copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import {
+  freePort,
   PROJECT_ROOT, RemoteWorker, WorkerClosedError, WorkerHandshakeError, WorkerReplyError, readSecretCertificate, workerPython,
   type Worker, type WorkerLike,
 } from "../../orchestrator/worker/index.js";
@@ -26,17 +26,6 @@ async function makeKeys(out: string, name: string): Promise<Keys> {
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
   return JSON.parse(r.stdout) as Keys;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 describe("c3l keys", () => {
@@ -146,8 +135,10 @@ describe("c3l worker with RemoteWorker over CURVE", () => {
       endpoint, serverPublicKey: keys.worker.public, clientKeyFile: keys.mallory.secret, startTimeoutMs: START_TIMEOUT_MS, onLog: () => undefined,
     }));
     expect(error).toBeInstanceOf(WorkerHandshakeError);
-    expect(ms).toBeLessThan(START_TIMEOUT_MS + 1_000);
-    expect(error.message).toContain(`the handshake with the worker at ${endpoint} got no reply`);
+    expect(ms).toBeLessThan(START_TIMEOUT_MS + 2_000);
+    // Usually the ZAP refusal arrives at once; on a loaded machine libzmq sometimes reports only a
+    // broken-off handshake, and the start deadline speaks instead. Both name the endpoint and keys.
+    expect(error.message).toMatch(new RegExp(`(the handshake with|hello to) the worker at ${endpoint.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} got no reply`));
     expect(error.message).toContain("CURVE keys");
     expect(error.message).toContain(keys.mallory.public_key);
     expect(await waitFor(() => log.includes(`its CURVE public key ${keys.mallory.public_key} is not among`), 5_000)).toBe(true);
