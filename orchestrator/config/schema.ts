@@ -321,7 +321,7 @@ export const SCHEMA = {
         doc: "HOST:PORT on this host that the other nodes reach for the static rendezvous (torchrun --rdzv_endpoint); required when nnodes > 1. null with nnodes 1: a private local rendezvous (torchrun --standalone).",
       },
       backend: { type: "enum", values: ["auto", "gloo", "nccl"], default: "auto", doc: "torch.distributed backend: auto picks nccl when generator.device is cuda, else gloo (CPU)." },
-      strategy: { type: "enum", values: ["ddp", "fsdp"], default: "ddp", doc: "ddp: every rank holds the whole model and gradients are averaged. fsdp is not implemented yet (the worker refuses it at start): for a model too big for one GPU use LoRA or bfloat16." },
+      strategy: { type: "enum", values: ["ddp", "fsdp"], default: "ddp", doc: "ddp: every rank holds the whole model and gradients are averaged. fsdp: FSDP2 shards parameters, gradients and optimizer state over the ranks (for a model too big for one GPU); checkpoints and exports stay full and unsharded. fsdp refuses lora (use ddp with LoRA); the preference form's reference copy stays a full copy on every rank. fsdp is tested on CPU with gloo only (NCCL/GPU untested); see docs/DISTRIBUTED.md." },
       timeout_s: { type: "float", default: 600, min: 0, exclusiveMin: true, doc: "Seconds a collective inside one request may wait for another rank before the request fails." },
     },
   },

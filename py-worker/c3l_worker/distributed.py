@@ -49,6 +49,7 @@ class World:
     local_rank: int = 0
     backend: str | None = None  # the default group's backend (None: not distributed)
     control: object = None  # a gloo group for requests, outcomes and agreement (CPU objects)
+    strategy: str = "ddp"  # ddp | fsdp (C3L_DIST_STRATEGY)
 
     @property
     def distributed(self) -> bool:
@@ -90,11 +91,6 @@ def init() -> World:
     strategy = os.environ.get(ENV_STRATEGY, "ddp")
     if strategy not in STRATEGIES:
         raise ValueError(f"{ENV_STRATEGY}={strategy!r}: expected one of {', '.join(STRATEGIES)}")
-    if strategy == "fsdp":
-        raise NotImplementedError(
-            "distributed.strategy fsdp is not implemented: c3l's checkpoints (exact resume) and exports read "
-            "full, unsharded parameters and optimizer state. Use strategy ddp (each GPU holds a full replica) "
-            "and, for a model too big for one GPU, LoRA (contrast.lora / finetune.lora) or bfloat16")
     backend = os.environ.get(ENV_BACKEND, "auto")
     if backend not in BACKENDS:
         raise ValueError(f"{ENV_BACKEND}={backend!r}: expected one of {', '.join(BACKENDS)}")
@@ -108,7 +104,7 @@ def init() -> World:
     timeout = timedelta(seconds=float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT_S)))
     dist.init_process_group(backend, timeout=timeout)
     control = dist.new_group(backend="gloo", timeout=IDLE_TIMEOUT)
-    _world = World(dist.get_rank(), dist.get_world_size(), local_rank, backend, control)
+    _world = World(dist.get_rank(), dist.get_world_size(), local_rank, backend, control, strategy)
     return _world
 
 
@@ -152,7 +148,7 @@ def serve(state, make_server) -> int:
 
     w = init()
     _tag_logs(w.rank)
-    log.info("rank %d of %d (local rank %d, backend %s)", w.rank, w.world_size, w.local_rank, w.backend)
+    log.info("rank %d of %d (local rank %d, backend %s, strategy %s)", w.rank, w.world_size, w.local_rank, w.backend, w.strategy)
     if w.is_main:
         # An abnormal exit (SIGTERM, a crash) skips the goodbye: the launcher then stops the other ranks.
         make_server(lockstep_handlers(HANDLERS, w)).serve_forever()
@@ -172,7 +168,29 @@ def serve(state, make_server) -> int:
 
 def lockstep_handlers(handlers: dict, w: World) -> dict:
     """Rank 0's handler table: RANK0_ONLY ops as they are, every other op run on every rank."""
-    return {name: handler if name in RANK0_ONLY else _lockstep(name, handler, w) for name, handler in handlers.items()}
+    return {name: _unsharded_only(name, handler) if name in RANK0_ONLY else _lockstep(name, handler, w)
+            for name, handler in handlers.items()}
+
+
+def _unsharded_only(name: str, handler):
+    """A RANK0_ONLY op refuses a model that FSDP sharded (its forward would wait for the other ranks)."""
+    def run(content: dict, state) -> dict:
+        loaded = state.models.get(content.get("model_id")) if isinstance(content, dict) else None
+        if loaded is not None and is_sharded(loaded.model):
+            raise ValueError(f"{name}: model {content['model_id']!r} was trained with distributed.strategy fsdp and its "
+                             f"weights are sharded over the ranks; export_model it and load the export in a "
+                             f"one-process worker (or load_model it again) to {name}")
+        return handler(content, state)
+    return run
+
+
+def is_sharded(module) -> bool:
+    """Whether FSDP (fully_shard) sharded this module's parameters."""
+    if "torch" not in sys.modules:
+        return False
+    from torch.distributed.fsdp import FSDPModule
+
+    return isinstance(module, FSDPModule)
 
 
 def _lockstep(name: str, handler, w: World):

@@ -187,35 +187,30 @@ def reference_run(model_dir, settings: dict, plan: list[list[dict]], checkpoint_
 
 # --------------------------------------------------------------------------------------------- tests
 
-def test_two_gloo_ranks_train_like_one_process_and_exit_cleanly(tiny_llava_dir, batches, tmp_path):
-    plan = batches + batches[:2]  # six micro-batches: uneven shards, a skipped example, a batch of one
-    resume_after = 3  # mid-accumulation for the accumulating scenarios: pending gradients are checkpointed
+def train_distributed(launch, model_dir, scenarios: dict, plan, resume_after: int, tmp_path: Path) -> dict:
+    """Per scenario: train, checkpoint, reload the model, resume from the checkpoint, train on, checkpoint."""
     results = {}
-    with launched(tmp_path, "parity") as launch:
-        for name, settings in SCENARIOS.items():
-            ckpt = tmp_path / name / "dist"
-            launch.ok("load_model", {"model_id": MODEL, "model_dir": str(tiny_llava_dir)})
-            launch.ok("setup_training", setup_content(settings))
-            steps = [launch.ok("train_step", {"model_id": MODEL, "batch": b}) for b in plan[:resume_after]]
-            path = launch.ok("save_checkpoint", {"model_id": MODEL, "dir": str(ckpt)})["path"]
-            launch.ok("load_model", {"model_id": MODEL, "model_dir": str(tiny_llava_dir)})  # all ranks start over
-            launch.ok("load_checkpoint", {"model_id": MODEL, "path": path})
-            steps += [launch.ok("train_step", {"model_id": MODEL, "batch": b}) for b in plan[resume_after:]]
-            final = launch.ok("save_checkpoint", {"model_id": MODEL, "dir": str(ckpt)})["path"]
-            results[name] = (steps, Path(path), Path(final))
-        exported = launch.ok("export_model", {"model_id": MODEL, "dir": str(tmp_path / "export")})
-        launch.ok("shutdown", {})
-        code = launch.wait(30)
-        log = launch.log()
-    assert code == 0, f"torchrun exited with {code}:\n{log}"
-    assert "SIGABRT" not in log and "Signals.SIG" not in log, log
-    assert (Path(exported["path"]) / "config.json").is_file()
+    for name, settings in scenarios.items():
+        ckpt = tmp_path / name / "dist"
+        launch.ok("load_model", {"model_id": MODEL, "model_dir": str(model_dir)})
+        launch.ok("setup_training", setup_content(settings))
+        steps = [launch.ok("train_step", {"model_id": MODEL, "batch": b}) for b in plan[:resume_after]]
+        path = launch.ok("save_checkpoint", {"model_id": MODEL, "dir": str(ckpt)})["path"]
+        launch.ok("load_model", {"model_id": MODEL, "model_dir": str(model_dir)})  # all ranks start over
+        launch.ok("load_checkpoint", {"model_id": MODEL, "path": path})
+        steps += [launch.ok("train_step", {"model_id": MODEL, "batch": b}) for b in plan[resume_after:]]
+        final = launch.ok("save_checkpoint", {"model_id": MODEL, "dir": str(ckpt)})["path"]
+        results[name] = (steps, Path(path), Path(final))
+    return results
 
+
+def check_parity(model_dir, scenarios: dict, results: dict, plan, resume_after: int, tmp_path: Path) -> list[str]:
+    """The distributed steps and final checkpoint against the one-process reference run."""
     report = []
-    for name, settings in SCENARIOS.items():
+    for name, settings in scenarios.items():
         steps, first, final = results[name]
         assert sorted(p.name for p in first.iterdir() if p.name.startswith("rng")) == ["rng.rank-00001.safetensors", "rng.safetensors"]
-        ref = reference_run(tiny_llava_dir, settings, plan, tmp_path / name / "ref", resume_after)
+        ref = reference_run(model_dir, settings, plan, tmp_path / name / "ref", resume_after)
         for got, want in zip(steps, ref["steps"], strict=True):
             assert (got["step"], got["micro_step"], got["optimizer_stepped"]) == (want["step"], want["micro_step"], want["optimizer_stepped"])
             assert got["errors"] == want["errors"]
@@ -226,12 +221,30 @@ def test_two_gloo_ranks_train_like_one_process_and_exit_cleanly(tiny_llava_dir, 
         if (final / "projection_head.safetensors").is_file():
             saved.update({f"projection_head.{n}": t for n, t in load_file(final / "projection_head.safetensors").items()})
         assert sorted(saved) == sorted(ref["params"]), name
+        assert all(saved[n].shape == p.shape for n, p in ref["params"].items()), name  # full, unsharded tensors
         diff = max((saved[n] - p).abs().max().item() for n, p in ref["params"].items())
         moved = max((load_file(first / "model.safetensors")[n] - saved[n]).abs().max().item()
                     for n in load_file(first / "model.safetensors"))
         report.append(f"{name}: max |param diff| {diff:.2e} (params moved up to {moved:.2e} after the checkpoint), "
                       f"max relative loss diff {loss_diff:.1e}")
         assert diff <= PARAM_ATOL and moved > 10 * PARAM_ATOL, report[-1]
+    return report
+
+
+def test_two_gloo_ranks_train_like_one_process_and_exit_cleanly(tiny_llava_dir, batches, tmp_path):
+    plan = batches + batches[:2]  # six micro-batches: uneven shards, a skipped example, a batch of one
+    resume_after = 3  # mid-accumulation for the accumulating scenarios: pending gradients are checkpointed
+    with launched(tmp_path, "parity") as launch:
+        results = train_distributed(launch, tiny_llava_dir, SCENARIOS, plan, resume_after, tmp_path)
+        exported = launch.ok("export_model", {"model_id": MODEL, "dir": str(tmp_path / "export")})
+        launch.ok("shutdown", {})
+        code = launch.wait(30)
+        log = launch.log()
+    assert code == 0, f"torchrun exited with {code}:\n{log}"
+    assert "SIGABRT" not in log and "Signals.SIG" not in log, log
+    assert (Path(exported["path"]) / "config.json").is_file()
+
+    report = check_parity(tiny_llava_dir, SCENARIOS, results, plan, resume_after, tmp_path)
     print("\n" + "\n".join(report))
 
 
@@ -263,3 +276,46 @@ def test_a_failure_on_rank_1_is_an_error_reply_and_the_ranks_go_on(tiny_llava_di
         while time.monotonic() < deadline and not all(gone(p) for p in [*ranks, *launcher]):
             time.sleep(0.1)
         assert all(gone(p) for p in [*ranks, *launcher]), launch.log()
+
+
+# FSDP: the head, accumulation with a mid-accumulation checkpoint (sharded pending gradients), and the
+# preference form's unsharded reference copy.
+FSDP_SCENARIOS = {name: SCENARIOS[name] for name in ("infonce_hidden-head-in_batch-accum", "preference")}
+
+
+def test_fsdp_two_gloo_ranks_train_like_one_process_with_full_checkpoints(tiny_llava_dir, batches, tmp_path):
+    plan = batches + batches[:1]  # five micro-batches: uneven shards, a skipped example, a batch of one
+    resume_after = 3
+    with launched(tmp_path, "fsdp", env={"C3L_DIST_STRATEGY": "fsdp"}) as launch:
+        results = train_distributed(launch, tiny_llava_dir, FSDP_SCENARIOS, plan, resume_after, tmp_path)
+        exported = launch.ok("export_model", {"model_id": MODEL, "dir": str(tmp_path / "export")})
+        # a rank-0-only op cannot run a sharded forward: refused, and the ranks go on
+        item = {"id": "r", "image_path": batches[0][0]["image_path"], "question": "what colour is the square ?",
+                "answer": "red ."}
+        reply = launch.request("score", {"model_id": MODEL, "items": [item]})
+        assert reply["header"]["status"] == "error" and "distributed.strategy fsdp" in reply["content"]["message"]
+        reply = launch.request("setup_training", setup_content({"form": "none", "lora": {"r": 4, "alpha": 8.0}}))
+        assert reply["header"]["status"] == "error" and "already trained" in reply["content"]["message"]
+        launch.ok("load_model", {"model_id": MODEL, "model_dir": str(tiny_llava_dir)})
+        reply = launch.request("setup_training", setup_content({"form": "none", "lora": {"r": 4, "alpha": 8.0}}))
+        assert reply["header"]["status"] == "error"
+        assert "lora is not supported with distributed.strategy fsdp" in reply["content"]["message"]
+        launch.ok("shutdown", {})
+        code = launch.wait(30)
+        log = launch.log()
+    assert code == 0, f"torchrun exited with {code}:\n{log}"
+    assert "SIGABRT" not in log and "Signals.SIG" not in log, log
+
+    # The export is a plain, full transformers folder that loads to the final checkpoint's weights.
+    from transformers import AutoConfig, LlavaForConditionalGeneration
+
+    folder = Path(exported["path"])
+    assert AutoConfig.from_pretrained(folder).architectures == ["LlavaForConditionalGeneration"]
+    model = dict(LlavaForConditionalGeneration.from_pretrained(folder).named_parameters())
+    final = load_file(results["preference"][2] / "model.safetensors")
+    assert set(final) <= set(model)
+    for name, tensor in final.items():
+        assert torch.equal(model[name].detach(), tensor), name
+
+    report = check_parity(tiny_llava_dir, FSDP_SCENARIOS, results, plan, resume_after, tmp_path)
+    print("\nFSDP\n" + "\n".join(report))

@@ -12,7 +12,10 @@ A checkpoint holds only safetensors and JSON, so loading never unpickles anythin
                                the base model it was trained from. No checkpoint.json, no checkpoint.
 
 Under torchrun rank 0 writes (the parameters, optimizer and gradients are the same on every rank)
-and every rank loads, so DIR must be on a file system every node sees.
+and every rank loads, so DIR must be on a file system every node sees. Under distributed.strategy
+fsdp every rank first gathers the full tensors of its sharded parameters, optimizer state and
+gradients (collectives), so the files are the same full, unsharded ones a one-process run writes
+and reads; on load each rank keeps its shard of them.
 """
 from __future__ import annotations
 
@@ -46,7 +49,38 @@ def _config_sha256(model_dir: Path) -> str:
 
 
 def _tensors(named) -> dict[str, torch.Tensor]:
-    return {name: t.detach().to("cpu").contiguous().clone() for name, t in named}
+    return {name: _full(t).detach().to("cpu").contiguous().clone() for name, t in named}
+
+
+def _full(tensor: torch.Tensor) -> torch.Tensor:
+    """The whole tensor of an FSDP shard (a collective: every rank calls it in the same order)."""
+    from torch.distributed.tensor import DTensor
+
+    return tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
+
+
+def _like(value: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
+    """`value` (a full tensor) sharded like `param` when FSDP shards it; as it is otherwise."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    if not isinstance(param, DTensor) or value.ndim == 0:
+        return value
+    return distribute_tensor(value.to(device=param.device, dtype=param.dtype), param.device_mesh, param.placements)
+
+
+def _snapshot(trainer: Trainer) -> dict:
+    """The full tensors a checkpoint holds: model, head, optimizer state, pending gradients."""
+    params = trainer.trainable()
+    optimizer = trainer.optimizer.state_dict()
+    return {
+        "names": [n for n, _ in params],
+        "model": _tensors((n, p) for n, p in params if not n.startswith(HEAD_PREFIX)),
+        "head": _tensors(trainer.head.named_parameters()) if trainer.head is not None else None,
+        "optimizer": {f"{index}.{key}": value for index, state in optimizer["state"].items()
+                      for key, value in _tensors(state.items()).items()},
+        "param_groups": optimizer["param_groups"],
+        "grads": _tensors((n, p.grad) for n, p in params if p.grad is not None),
+    }
 
 
 # ---------------------------------------------------------------- save
@@ -54,6 +88,7 @@ def _tensors(named) -> dict[str, torch.Tensor]:
 def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_position=None) -> Path:
     """Writes DIR/step-%08d/ for the trainer's current step and returns its path (rank 0 writes)."""
     rank_rngs = distributed.gather_to_main(_torch_rng())  # first: a collective every rank reaches
+    snapshot = _snapshot(trainer) if trainer.fsdp else None  # FSDP: gathering shards is a collective too
     try:
         json.dumps(data_position, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -67,7 +102,7 @@ def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_positio
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write(trainer, tmp, data_position)
+        _write(trainer, tmp, data_position, snapshot or _snapshot(trainer))
         for rank, rng in enumerate(rank_rngs[1:], start=1):
             save_file(rng, tmp / RANK_RNG.format(rank=rank))
         _replace(tmp, final)
@@ -76,18 +111,13 @@ def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_positio
     return final
 
 
-def _write(trainer: Trainer, out: Path, data_position) -> None:
-    params = trainer.trainable()
-    model_params = [(n, p) for n, p in params if not n.startswith(HEAD_PREFIX)]
-    save_file(_tensors(model_params), out / "model.safetensors")
-    if trainer.head is not None:
-        save_file(_tensors(trainer.head.named_parameters()), out / "projection_head.safetensors")
-    optimizer = trainer.optimizer.state_dict()
-    save_file({f"{index}.{key}": value for index, state in optimizer["state"].items()
-               for key, value in _tensors(state.items()).items()}, out / "optimizer.safetensors")
-    pending = [(n, p.grad) for n, p in params if p.grad is not None]
-    if pending:
-        save_file(_tensors(pending), out / "grads.safetensors")
+def _write(trainer: Trainer, out: Path, data_position, snapshot: dict) -> None:
+    save_file(snapshot["model"], out / "model.safetensors")
+    if snapshot["head"] is not None:
+        save_file(snapshot["head"], out / "projection_head.safetensors")
+    save_file(snapshot["optimizer"], out / "optimizer.safetensors")
+    if snapshot["grads"]:
+        save_file(snapshot["grads"], out / "grads.safetensors")
     rng = _torch_rng()
     numpy_state = np.random.get_state()
     rng["numpy_keys"] = torch.from_numpy(numpy_state[1].astype(np.int64))
@@ -102,8 +132,8 @@ def _write(trainer: Trainer, out: Path, data_position) -> None:
         "settings": trainer.settings.to_json(),
         "base_model": {"dir": str(Path(loaded.model_dir).resolve()), "config_sha256": _config_sha256(loaded.model_dir),
                        "dtype": loaded.dtype},
-        "parameters": [n for n, _ in params],
-        "optimizer_param_groups": optimizer["param_groups"],
+        "parameters": snapshot["names"],
+        "optimizer_param_groups": snapshot["param_groups"],
         "scheduler": trainer.scheduler.state_dict(),
         "rng": {"python": random.getstate(), "numpy": [numpy_state[0], *map(_plain, numpy_state[2:])]},
     }
@@ -221,12 +251,17 @@ def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
         if trainer.head is not None:
             weights.update({HEAD_PREFIX + n: t for n, t in load_file(folder / "projection_head.safetensors").items()})
         for name, param in named.items():
-            param.copy_(weights[name])
-    trainer.optimizer.load_state_dict(_optimizer_state(folder, meta))
+            param.copy_(_like(weights[name], param))
+    optimizer = _optimizer_state(folder, meta)
+    ordered = [p for group in trainer.optimizer.param_groups for p in group["params"]]
+    for index, state in optimizer["state"].items():
+        for key, value in state.items():
+            state[key] = _like(value, ordered[index])
+    trainer.optimizer.load_state_dict(optimizer)
     trainer.scheduler.load_state_dict(meta["scheduler"])
     if (folder / "grads.safetensors").is_file():
         for name, grad in load_file(folder / "grads.safetensors").items():
-            named[name].grad = grad.to(device=named[name].device, dtype=named[name].dtype)
+            named[name].grad = _like(grad.to(device=named[name].device, dtype=named[name].dtype), named[name])
     trainer.step, trainer.micro_step = meta["step"], meta["micro_step"]
     _restore_rng(folder, meta["rng"])
 

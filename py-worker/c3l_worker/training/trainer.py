@@ -4,6 +4,15 @@ Under torchrun (c3l_worker.distributed) every rank builds the whole batch, train
 examples through DistributedDataParallel, and scales its loss so that DDP's gradient average is the
 gradient of the one-process loss on the whole batch (both terms are means over examples).
 
+With distributed.strategy fsdp the model is sharded with FSDP2 (torch.distributed.fsdp.fully_shard):
+each decoder/encoder layer, then the whole model, so every rank holds 1/N of the parameters, gradients
+and AdamW state; FSDP's reduce-scatter averages gradients over ranks as DDP's all-reduce does, so the
+same loss scaling holds. The projection head (small, and applied a different number of times on each
+rank) stays replicated and its gradients are averaged by hand after each backward. Checkpoints and
+exports gather full tensors (see checkpoint.py, export.py). LoRA is refused under fsdp, and a model
+trains once per load_model (FSDP's sharding is not undone). The `preference` reference copy is made
+before sharding: a full, unsharded copy on every rank.
+
 Memory: the `preference` form without LoRA keeps a frozen deep copy of the model as its reference
 (one more full copy of the weights, no gradients or optimizer state); with LoRA the reference is the
 same model with its adapters disabled, at no extra memory.
@@ -108,8 +117,17 @@ class Trainer:
         self.step = 0  # optimizer steps taken
         self.micro_step = 0  # micro-batches trained
         self.ddp = None  # DistributedDataParallel over the model and head, under torchrun (distribute)
+        self.fsdp = False  # whether distribute() sharded the model with FSDP (strategy fsdp)
         seed_everything(settings.seed)
         model = loaded.model
+        if distributed.is_sharded(model):
+            raise ValueError("distributed.strategy fsdp: this model was already trained (its weights are sharded over "
+                             "the ranks); load_model it again before another setup_training or load_checkpoint")
+        w = distributed.world()
+        if w.distributed and w.strategy == "fsdp" and settings.lora is not None:
+            raise ValueError("lora is not supported with distributed.strategy fsdp (adapters, their merge on export and "
+                             "the adapter-free reference need the unsharded model): use strategy ddp with lora, or fsdp "
+                             "without it")
         model.requires_grad_(False)
         self.peft_model = _wrap_lora(loaded, settings.lora) if settings.lora else None
         if self.peft_model is None:
@@ -117,6 +135,10 @@ class Trainer:
             loaded.family.vision_tower(model).requires_grad_(False)
         self.head = self._make_head() if settings.projection_head else None
         self.reference = self._make_reference() if settings.form == "preference" else None
+        self._make_optimizer()
+
+    def _make_optimizer(self) -> None:
+        settings = self.settings
         decay, no_decay = [], []
         for _, param in self.trainable():
             (decay if param.ndim >= 2 else no_decay).append(param)
@@ -137,11 +159,42 @@ class Trainer:
         if (device.type == "cuda") != (w.backend == "nccl"):
             raise ValueError(f"the model is on {device} but the process group uses {w.backend}: use nccl with cuda "
                              f"and gloo with cpu (distributed.backend: auto picks it from generator.device)")
+        if w.strategy == "fsdp":
+            self._shard()
+            return
         # Buffers (rotary tables) never change in training: no need to sync them before every forward.
         no_buffer_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
                           else {"broadcast_buffers": False})  # the older name, deprecated in torch 2.13
         self.ddp = DistributedDataParallel(_Synced(self.loaded.model, self.head),
                                            device_ids=[device.index] if device.type == "cuda" else None, **no_buffer_sync)
+
+    def _shard(self) -> None:
+        """FSDP2 over every transformer layer, then the model; the optimizer is rebuilt over the sharded
+        parameters (no step was taken yet). The model is broadcast from rank 0 first, as DDP does."""
+        import torch.distributed as dist
+        from torch.distributed.fsdp import fully_shard
+
+        model = self.loaded.model
+        with torch.no_grad():
+            for tensor in [*model.parameters(), *(self.head.parameters() if self.head is not None else ())]:
+                dist.broadcast(tensor, src=0)
+        layers = [m for m in model.modules() if type(m).__name__.endswith(("DecoderLayer", "EncoderLayer"))]
+        for layer in layers:
+            fully_shard(layer)
+        fully_shard(model)
+        self.fsdp = True
+        self._make_optimizer()
+
+    def _average_head_grads(self, before: list) -> None:
+        """FSDP leaves the replicated head alone: average this backward's head gradients over ranks (a
+        rank that did not use the head adds zeros), then add what earlier micro-batches accumulated."""
+        import torch.distributed as dist
+
+        for param, earlier in zip(self.head.parameters(), before):
+            grad = param.grad if param.grad is not None else torch.zeros_like(param)
+            dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+            grad.div_(distributed.world().world_size)
+            param.grad = grad if earlier is None else earlier + grad
 
     def _make_head(self) -> torch.nn.Linear:
         dim = self.loaded.model.get_input_embeddings().embedding_dim
@@ -217,9 +270,16 @@ class Trainer:
             if not math.isfinite(loss_total):  # refuse before it reaches the weights (every rank alike)
                 raise FloatingPointError(f"non-finite loss (L_LM {lm_total}, L_CL {cl_total}) on examples "
                                          + ", ".join(ex.example_id for ex in rows.examples))
-            # DDP averages gradients over ranks, so each rank's share of the loss is scaled up by their number;
-            # summed micro-batch grads are their mean.
+            # DDP (FSDP) averages gradients over ranks, so each rank's share of the loss is scaled up by their
+            # number; summed micro-batch grads are their mean.
+            head_before = None
+            if self.fsdp and self.head is not None:
+                head_before = [p.grad for p in self.head.parameters()]
+                for p in self.head.parameters():
+                    p.grad = None
             ((lm + self.settings.lambda_cl * cl) * (w.world_size / self.settings.grad_accum_steps)).backward()
+            if head_before is not None:
+                self._average_head_grads(head_before)
         finally:
             model.eval()
         self.micro_step += 1
@@ -236,7 +296,9 @@ class Trainer:
     def _optimizer_step(self) -> float:
         params = [p for _, p in self.trainable()]
         grads = [p.grad for p in params if p.grad is not None]
-        if self.settings.grad_clip > 0:
+        if self.fsdp:
+            norm = self._clip_sharded(grads)
+        elif self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(params, self.settings.grad_clip)
         else:
             norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
@@ -247,6 +309,21 @@ class Trainer:
         if self.peft_model is None:
             self.loaded.cache[WEIGHTS_CHANGED] = True
         return float(norm)
+
+    def _clip_sharded(self, grads: list) -> torch.Tensor:
+        """clip_grad_norm_ over FSDP's sharded (DTensor) gradients and the replicated head's plain ones."""
+        from torch.distributed.tensor import DTensor
+
+        total = torch.zeros((), dtype=torch.float32)
+        for grad in grads:
+            norm = torch.linalg.vector_norm(grad.float())
+            total += (norm.full_tensor() if isinstance(norm, DTensor) else norm).cpu() ** 2
+        total = total.sqrt()
+        if self.settings.grad_clip > 0:
+            coef = min(1.0, self.settings.grad_clip / (float(total) + 1e-6))
+            for grad in grads:
+                grad.mul_(coef)
+        return total
 
     def _losses(self, all_rows, picked: range) -> tuple[torch.Tensor, torch.Tensor]:
         """This shard's parts of (L_LM, L_CL), each a mean over the whole batch's examples: L_LM over all of
