@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 import json
 import random
 from pathlib import Path
@@ -93,9 +92,3 @@ def write_mmbench(file: Path, questions: list[dict], image_dir: Path) -> None:
         for i, q in enumerate(questions):
             png = base64.b64encode((image_dir / q["image"]).read_bytes()).decode()
             writer.writerow([i, q["question"], "", *q["options"], q["answer"], FAMILY_TYPE[q["family"]], "perception", "dev", png])
-
-
-def image_bytes(image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -18,7 +18,7 @@ optimizer, step; no dropout in these models) continues exactly as an uninterrupt
 from __future__ import annotations
 
 import json
-import logging
+import math
 import os
 import random
 import shutil
@@ -32,9 +32,8 @@ from safetensors.torch import load_file, save_file
 from .. import inputs
 from ..models import LoadedModel
 from . import language
-from .scene import COLOURS, COLUMNS, ROWS, Obj, draw_scene, render, scene_rng
+from .scene import COLUMNS, ROWS, Obj, draw_scene, render, scene_rng
 
-log = logging.getLogger("c3l_worker.world")
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def generator_row(rng: random.Random, objects: list[Obj], settings: PretrainSett
     return q, f"{a} {language.EOS}", True
 
 
-def align_row(rng: random.Random, objects: list[Obj]) -> tuple[str, str, bool]:
+def align_row(objects: list[Obj]) -> tuple[str, str, bool]:
     return language.CAPTION_PROMPT, f"{language.caption(objects)} {language.EOS}", True
 
 
@@ -152,7 +151,6 @@ class Pretrainer:
 
     def lr_at(self, step: int) -> float:
         """Linear warm-up over 5% of the steps, then cosine to 10%."""
-        import math
         total, warm = self.phase_settings.steps, max(1, self.phase_settings.steps // 20)
         base = self.phase_settings.lr
         if step < warm:
@@ -166,7 +164,7 @@ class Pretrainer:
         for _ in range(self.phase_settings.batch_size):
             index = rng.randrange(len(self.bank))
             objects = self.bank.objects[index]
-            row = align_row(rng, objects) if self.phase == "align" else generator_row(rng, objects, self.settings)
+            row = align_row(objects) if self.phase == "align" else generator_row(rng, objects, self.settings)
             rows.append((index, *row))
         return rows
 
