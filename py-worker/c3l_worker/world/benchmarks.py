@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from . import language
-from .scene import COLOURS, Obj, position_words
+from .scene import Obj
 
 POPE_SPLITS = ("random", "popular", "adversarial")
 # SEED-Bench's image dimensions that the world's families correspond to.
@@ -41,19 +41,9 @@ def pope_questions(scenes: list[tuple[str, list[Obj]]], split: str, seed: int) -
 
 def choice_question(objects: list[Obj], family: str, rng: random.Random) -> tuple[str, list[str], int]:
     """A four-way multiple-choice question: the true answer and three wrong ones of the same template."""
-    obj = rng.choice(objects)
-    if family == "colour":
-        wrong = rng.sample([c for c in COLOURS if c != obj.colour], 3)
-        options = [language.a_colour(obj.shape, c) for c in [obj.colour, *wrong]]
-        question = language.q_colour(obj.shape)
-    elif family == "count":
-        n = len(objects)
-        options = [language.a_count(k) for k in [n, *[k for k in range(1, 5) if k != n]]]
-        question = language.q_count()
-    else:
-        places = [position_words(r, c) for r in range(3) for c in range(3) if position_words(r, c) != obj.position]
-        options = [language.a_position(obj.shape, p) for p in [obj.position, *rng.sample(places, 3)]]
-        question = language.q_position(obj.shape)
+    question, answers, truth = language.template_answers(objects, family, rng)
+    pool = [a for i, a in enumerate(answers) if i != truth]
+    options = [answers[truth], *(pool if len(pool) == 3 else rng.sample(pool, 3))]
     order = list(range(4))
     rng.shuffle(order)
     return question, [options[i] for i in order], order.index(0)

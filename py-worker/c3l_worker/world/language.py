@@ -102,6 +102,21 @@ def prior_pair(objects: list[Obj], family: str, rng: random.Random) -> tuple[str
     raise ValueError(f"unknown family {family!r}")
 
 
+def template_answers(objects: list[Obj], family: str, rng: random.Random) -> tuple[str, list[str], int]:
+    """(question, every answer its template can give, index of the true one) for a direct question
+    of `family` about a random object of the scene: what the probe ranks and the benchmarks' choices
+    are drawn from."""
+    obj = rng.choice(objects)
+    if family == "colour":
+        return q_colour(obj.shape), [a_colour(obj.shape, c) for c in COLOURS], list(COLOURS).index(obj.colour)
+    if family == "count":
+        return q_count(), [a_count(n) for n in range(1, 5)], len(objects) - 1
+    if family == "position":
+        places = [position_words(r, c) for r in range(3) for c in range(3)]
+        return q_position(obj.shape), [a_position(obj.shape, p) for p in places], places.index(obj.position)
+    raise ValueError(f"no direct question of family {family!r}")
+
+
 def format_pairs(pairs: list[tuple[str, str]]) -> str:
     """The generator's output form, which c3l's QA parser reads: "q: ... a: ... q: ... a: ..."."""
     return " ".join(f"q: {q} a: {a}" for q, a in pairs)

@@ -11,21 +11,7 @@ from .. import inputs
 from ..models import LoadedModel
 from ..training.batch import forward_rows
 from . import language
-from .scene import COLOURS, Obj, position_words
-
-
-def candidates(objects: list[Obj], family: str, rng: random.Random) -> tuple[str, list[str], int]:
-    """(question, answers, index of the true one) for a direct question of `family`."""
-    obj = rng.choice(objects)
-    if family == "colour":
-        answers = [language.a_colour(obj.shape, c) for c in COLOURS]
-        return language.q_colour(obj.shape), answers, list(COLOURS).index(obj.colour)
-    if family == "count":
-        return language.q_count(), [language.a_count(n) for n in range(1, 5)], len(objects) - 1
-    if family == "position":
-        places = [position_words(r, c) for r in range(3) for c in range(3)]
-        return language.q_position(obj.shape), [language.a_position(obj.shape, p) for p in places], places.index(obj.position)
-    raise ValueError(f"no probe for family {family!r}")
+from .scene import Obj
 
 
 @torch.no_grad()
@@ -34,7 +20,7 @@ def accuracy(loaded: LoadedModel, scenes: list[tuple[list[Obj], object]], family
     rng = random.Random(f"probe/{seed}/{family}")
     hits = {True: 0, False: 0}
     for i, (objects, image) in enumerate(scenes):
-        question, answers, truth = candidates(objects, family, rng)
+        question, answers, truth = language.template_answers(objects, family, rng)
         for with_image in (True, False):
             seqs = [inputs.build_sequence(loaded, f"probe-{i}", image, question, a, with_image=with_image) for a in answers]
             fwd = forward_rows(loaded.model, loaded, seqs, hidden=False)
