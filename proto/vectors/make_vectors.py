@@ -70,6 +70,18 @@ VALID = [
          "positive": "q: how many stars ? a: 2 .", "negatives": ["q: is there a cat ? a: yes ."]}]})),
     ("setup_training_with_null_lora", "request", req("setup_training", {
         "model_id": "generator", "lr": 1e-4, "total_steps": 200, "form": "infonce_hidden", "tau": 0.1, "lambda_cl": 0.1, "lora": None})),
+    # The messages whose fields carry "path": true (confined to --roots on a remote worker).
+    ("save_checkpoint_request_with_data_position", "request", req("save_checkpoint", {
+        "model_id": "generator", "dir": "/runs/r1/checkpoints/contrast", "data_position": {"epoch": 0, "next": 48}})),
+    ("save_checkpoint_reply", "reply", rep("save_checkpoint", {
+        "path": "/runs/r1/checkpoints/contrast/step-00000050", "step": 50, "seconds": 0.75})),
+    ("load_checkpoint_request", "request", req("load_checkpoint", {
+        "model_id": "generator", "path": "/runs/r1/checkpoints/contrast/step-00000050"})),
+    ("load_checkpoint_reply_without_data_position", "reply", rep("load_checkpoint", {"step": 50, "data_position": None})),
+    ("export_model_request", "request", req("export_model", {"model_id": "generator", "dir": "/runs/r1/models/r0-contrast"})),
+    ("export_model_reply", "reply", rep("export_model", {"path": "/runs/r1/models/r0-contrast", "lora_merged": False})),
+    ("unload_model_request", "request", req("unload_model", {"model_id": "generator"})),
+    ("unload_model_reply_unknown_id", "reply", rep("unload_model", {"model_id": "nope", "unloaded": False})),
     ("load_model_reply", "reply", rep("load_model", {
         "model_id": "generator", "family": "llava", "model_dir": "/models/tiny", "num_parameters": 1400000,
         "device": "cpu", "dtype": "float32", "vocab_size": 64, "load_seconds": 0.25})),
