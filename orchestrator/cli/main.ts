@@ -4,7 +4,7 @@ import { hideBin } from "yargs/helpers";
 import { ConfigError } from "../config/errors.js";
 import { EvalInputError } from "../eval/errors.js";
 import { InputError } from "../pipeline/errors.js";
-import { RunArgumentError } from "../runs/errors.js";
+import { RunArgumentError, RunLockedError } from "../runs/errors.js";
 import { CertificateError, WorkerError } from "../worker/errors.js";
 import { EXIT } from "./exit-codes.js";
 
@@ -230,7 +230,7 @@ main(hideBin(process.argv)).then(
     }
     process.stderr.write(`c3l: ${err.message}\n`);
     process.exitCode = err instanceof WorkerError ? EXIT.worker
-      : err instanceof RunArgumentError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
+      : err instanceof RunArgumentError || err instanceof RunLockedError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
       : err instanceof InputError ? EXIT.input
       : EXIT.failure;
   },

@@ -10,7 +10,7 @@ export class RunArgumentError extends RunStoreError {
   override name = "RunArgumentError";
 }
 
-/** Another live process holds the run's lock (a second `run`/`resume` of the same run). */
+/** Another live process holds the run's lock (a second `run`/`resume` of the same run): exit 2, a run that cannot be resumed now. */
 export class RunLockedError extends RunStoreError {
   override name = "RunLockedError";
 }

@@ -1,6 +1,7 @@
 // `c3l runs` and `c3l compare` as a user runs them: the built command on real run folders.
 import { describe, expect, test } from "@jest/globals";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../orchestrator/worker/python.js";
 import { BASE_ID, TAU_ID, writeFixtureRuns } from "./fixture-runs.js";
@@ -89,5 +90,20 @@ describe("c3l runs / compare", () => {
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain("Examples:");
     }
+  });
+});
+
+describe("c3l resume of a run another live process holds", () => {
+  test("exits 2 (a run that cannot be resumed now), names the holder and says what to do", async () => {
+    const runsDir = join(tempDir(), "runs");
+    writeFixtureRuns(runsDir);
+    // this jest process is alive and is not the c3l child: it holds the lock as far as c3l can tell
+    writeFileSync(join(runsDir, BASE_ID, "lock"), JSON.stringify({ pid: process.pid, host: hostname(), started_at: "2025-03-01T10:15:00Z" }));
+    const r = await c3l(["resume", BASE_ID, "--runs-dir", runsDir]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`is in use by pid ${process.pid}`);
+    expect(r.stderr).toContain(`kill ${process.pid}`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

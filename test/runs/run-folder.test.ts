@@ -1,10 +1,12 @@
 import { describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, relative } from "node:path";
+import { execa } from "execa";
 import { RunArgumentError, RunLockedError, RunStoreError } from "../../orchestrator/runs/errors.js";
 import { buildManifest } from "../../orchestrator/runs/manifest.js";
 import { createRun, openRun, RunFolder } from "../../orchestrator/runs/run-folder.js";
-import { distModule, nodeChild, tempDir } from "./helpers.js";
+import { distModule, nodeChild, sleep, tempDir } from "./helpers.js";
 
 const manifest = buildManifest({ argv: ["run", "x.yaml"], config: { seed: 0 }, seed: 0, device: "cpu", inputs: {}, repoDir: "/" });
 const make = (runsDir: string, name?: string, now?: Date) =>
@@ -130,6 +132,41 @@ describe("run lock", () => {
     other.lock(); // re-entrant
     other.unlock();
     expect(existsSync(run.paths.lock)).toBe(false);
+  });
+
+  test("a killed owner that is not reaped yet (a zombie) does not hold the lock", async () => {
+    const run = make(join(tempDir(), "runs"), undefined, undefined);
+    run.unlock();
+    // `exec sleep` leaves the holder's parent a process that never reaps it: killed, it stays a zombie.
+    const holderCode = `import { acquireLock } from ${JSON.stringify(distModule("lock"))}; acquireLock(${JSON.stringify(run.dir)}); process.stdout.write(process.pid + "\\n"); setInterval(() => {}, 1000);`;
+    const parent = execa("sh", ["-c", `node --input-type=module -e '${holderCode}' & exec sleep 60`], { reject: false });
+    try {
+      const pid = await new Promise<number>((resolve) => parent.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+      expect(JSON.parse(readFileSync(run.paths.lock, "utf8")).pid).toBe(pid);
+      process.kill(pid, "SIGKILL");
+      const zombie = () => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+      for (let i = 0; i < 100 && !zombie(); i++) await sleep(20);
+      expect(zombie()).toBe(true);
+      expect(() => process.kill(pid, 0)).not.toThrow(); // what the old check trusted
+      const other = new RunFolder(run.dir);
+      other.lock();
+      expect(JSON.parse(readFileSync(run.paths.lock, "utf8")).pid).toBe(process.pid);
+      other.unlock();
+    } finally {
+      parent.kill("SIGKILL");
+      await parent;
+    }
+  });
+
+  test("a lock naming a live pid that started at another time (a reused pid) is stale", () => {
+    const run = make(join(tempDir(), "runs"), undefined, undefined);
+    run.unlock();
+    const live = process.ppid; // alive, not us, and certainly not the lock's writer
+    writeFileSync(run.paths.lock, JSON.stringify({ pid: live, host: hostname(), started_at: "2020-01-01T00:00:00Z", proc_start: 1 }));
+    const other = new RunFolder(run.dir);
+    other.lock();
+    expect(JSON.parse(readFileSync(run.paths.lock, "utf8")).pid).toBe(process.pid);
+    other.unlock();
   });
 
   test("a lock file is released when its process exits normally", async () => {
