@@ -229,7 +229,11 @@ def test_a_client_without_curve_is_refused_and_logged(context, worker, alice):
         assert c.reply(REFUSED_WAIT_S) is None
     finally:
         c.close()
-    assert "the client did not use CURVE" in worker.wait_for_log("did not use CURVE")
+    # Which side sees the mechanism mismatch first is a race: on a loaded machine the client hangs up
+    # before the worker reports it, and the worker logs the broken-off handshake instead. Either is a refusal.
+    log = worker.wait_for_log("refused a client on")
+    assert "the client did not use CURVE" in log or "the handshake broke off" in log, log
+    assert_serving(alice)
 
 
 def test_a_shared_worker_refuses_shutdown_and_keeps_serving(alice, worker):
