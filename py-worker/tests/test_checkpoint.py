@@ -1,6 +1,9 @@
-"""Checkpoints resume exactly, never unpickle, never pick up half-written folders; export reloads."""
+"""Checkpoints resume exactly, never unpickle, never pick up half-written folders; export reloads.
+A damaged checkpoint is refused naming the file; a full disk is a DiskFullError leaving nothing torn."""
 import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +15,7 @@ from c3l_worker.ops import HANDLERS
 from c3l_worker.protocol.schema import SCHEMA, validate_fields
 from c3l_worker.state import WorkerState
 from c3l_worker.tiny_llava import build_tiny_llava
-from c3l_worker.training import CheckpointError, latest_checkpoint
+from c3l_worker.training import CheckpointDamagedError, CheckpointError, DiskFullError, latest_checkpoint
 from test_training import examples, images  # noqa: F401 (images is a fixture)
 
 MODEL = "gen"
@@ -196,3 +199,122 @@ def test_export_reloads_with_the_live_models_logits(tiny_llava_dir, images, tmp_
     step(state, batches(images)[2])
     with pytest.raises(FileExistsError, match="not empty"):
         HANDLERS["export_model"]({"model_id": MODEL, "dir": str(tmp_path / "export")}, state)
+
+
+def params_of(state) -> dict:
+    return {n: p.detach().clone() for n, p in state.models[MODEL].model.named_parameters()}
+
+
+def test_a_truncated_or_corrupt_file_is_refused_naming_it_and_nothing_is_restored(tiny_llava_dir, images, tmp_path):
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    for batch in batches(images)[:2]:
+        step(state, batch)
+        call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path), "data_position": {"micro": 0}})
+    latest = tmp_path / "step-00000002"
+    weights = latest / "model.safetensors"
+    size = weights.stat().st_size
+    with open(weights, "r+b") as f:
+        f.truncate(size // 2)  # a copy or a disk that lost the file's end
+    fresh = fresh_state(tiny_llava_dir)
+    before = params_of(fresh)
+    with pytest.raises(CheckpointDamagedError, match=f"{weights} has {size // 2} bytes, {size} were saved"):
+        HANDLERS["load_checkpoint"]({"model_id": MODEL, "path": str(latest)}, fresh)
+    optimizer = tmp_path / "step-00000001" / "optimizer.safetensors"
+    data = bytearray(optimizer.read_bytes())
+    data[-1] ^= 0xFF  # same size, one flipped byte
+    optimizer.write_bytes(bytes(data))
+    with pytest.raises(CheckpointDamagedError, match=f"{optimizer} does not match the sha256"):
+        HANDLERS["load_checkpoint"]({"model_id": MODEL, "path": str(tmp_path / "step-00000001")}, fresh)
+    assert MODEL not in fresh.trainers
+    assert all(torch.equal(p, before[n]) for n, p in params_of(fresh).items())  # refused before anything changed
+
+
+def test_an_unreadable_file_without_a_recorded_digest_is_damaged_too(tiny_llava_dir, images, tmp_path):
+    """Checkpoints saved before digests were recorded: the read itself fails, naming the file."""
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    step(state, batches(images)[0])
+    path = tmp_path / "step-00000001"
+    call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path)})
+    meta = json.loads((path / "checkpoint.json").read_text())
+    del meta["files"]
+    (path / "checkpoint.json").write_text(json.dumps(meta))
+    (path / "model.safetensors").write_bytes((path / "model.safetensors").read_bytes()[:100])
+    with pytest.raises(CheckpointDamagedError, match=f"{path / 'model.safetensors'} cannot be read"):
+        HANDLERS["load_checkpoint"]({"model_id": MODEL, "path": str(path)}, fresh_state(tiny_llava_dir))
+
+
+class SmallDisk:
+    """A size-limited tmpfs mounted at `path`; `resize(bytes)` makes room or takes it away."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def mount(self, size: int, *extra: str) -> None:
+        opts = ",".join([*extra, f"size={size}"])
+        subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(self.path)], check=True, capture_output=True, text=True)
+
+    def resize(self, size: int) -> None:
+        self.mount(size, "remount")
+
+    def __truediv__(self, other):
+        return self.path / other
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A SmallDisk at tmp_path/disk; skipped where mounting is not allowed (not root, or no mount permission)."""
+    disk = SmallDisk(tmp_path / "disk")
+    disk.path.mkdir()
+    try:
+        disk.mount(1 << 20)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        reason = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
+        pytest.skip(f"cannot mount a size-limited tmpfs to fill (needs root and mount permission): {reason}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk.path)], check=False)
+
+
+def test_a_full_disk_while_saving_a_checkpoint_names_the_file_and_keeps_nothing_torn(tiny_llava_dir, images, tmp_path, small_disk):
+    data = batches(images)
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    step(state, data[0])
+    probe = call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path / "probe")})["path"]
+    one = sum(f.stat().st_size for f in Path(probe).iterdir())
+    small_disk.resize(int(one * 1.5))  # room for one checkpoint, not two
+    ckpts = small_disk / "ckpt"
+    call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(ckpts), "data_position": {"micro": 1}})
+    step(state, data[1])
+    with pytest.raises(DiskFullError, match=rf"disk full \(no space left on device\) while writing \S+\.safetensors of checkpoint {ckpts / 'step-00000002'}"):
+        HANDLERS["save_checkpoint"]({"model_id": MODEL, "dir": str(ckpts), "data_position": {"micro": 2}}, state)
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000001"]  # no half-written folder
+    assert latest_checkpoint(ckpts) == ckpts / "step-00000001"
+    fresh = fresh_state(tiny_llava_dir)
+    assert call(fresh, "load_checkpoint", {"model_id": MODEL, "path": str(ckpts / "step-00000001")})["step"] == 1
+
+    small_disk.resize(int(one * 4))  # space returns: the same save now succeeds, byte for byte as on a roomy disk
+    path = call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(ckpts), "data_position": {"micro": 2}})["path"]
+    roomy = call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path / "roomy"), "data_position": {"micro": 2}})["path"]
+    for name in ("model.safetensors", "optimizer.safetensors"):
+        assert (Path(path) / name).read_bytes() == (Path(roomy) / name).read_bytes()
+
+
+def test_a_full_disk_while_exporting_names_the_export_and_leaves_nothing(tiny_llava_dir, images, tmp_path, small_disk):
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    step(state, batches(images)[0])
+    call(state, "export_model", {"model_id": MODEL, "dir": str(tmp_path / "roomy")})
+    size = sum(f.stat().st_size for f in (tmp_path / "roomy").iterdir())
+    small_disk.resize(size // 2)
+    out = small_disk / "models" / "r0-contrast"
+    with pytest.raises(DiskFullError, match=f"disk full .* while writing the export {out}"):
+        HANDLERS["export_model"]({"model_id": MODEL, "dir": str(out)}, state)
+    assert list((small_disk / "models").iterdir()) == []  # neither the export nor its temporary folder
+    small_disk.resize(size * 2)
+    call(state, "export_model", {"model_id": MODEL, "dir": str(out)})
+    for f in (tmp_path / "roomy").iterdir():
+        assert (out / f.name).read_bytes() == f.read_bytes(), f.name

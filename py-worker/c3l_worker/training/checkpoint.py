@@ -9,7 +9,14 @@ A checkpoint holds only safetensors and JSON, so loading never unpickles anythin
   rng.safetensors              torch CPU / CUDA generator states and numpy's key array
   rng.rank-NNNNN.safetensors   under torchrun: the torch generator states of each rank but 0
   checkpoint.json              written last: settings, counters, data_position, scheduler, RNG rest,
-                               the base model it was trained from. No checkpoint.json, no checkpoint.
+                               the base model it was trained from, and each file's size and sha256
+                               (checked on load). No checkpoint.json, no checkpoint.
+
+Every file is fsynced before the marker is written and the folder renamed into place; a save that
+fails (a full disk: DiskFullError naming the file) leaves nothing but the earlier checkpoints, and
+the next save clears any temporary folder a killed one left. A checkpoint whose files do not match
+their recorded sizes and digests, or cannot be read, raises CheckpointDamagedError naming the file,
+before anything is restored: the orchestrator then falls back to the previous checkpoint.
 
 Under torchrun rank 0 writes (the parameters, optimizer and gradients are the same on every rank)
 and every rank loads, so DIR must be on a file system every node sees. Under distributed.strategy
@@ -32,6 +39,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .. import distributed
+from .files import file_digest, fsync_dir, fsync_file, writing
 from .settings import TrainSettings
 from .trainer import HEAD_PREFIX, WEIGHTS_CHANGED, Trainer, setup_trainer
 
@@ -42,6 +50,11 @@ STEP_DIR = re.compile(r"^step-(\d{8})$")
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be restored here (incomplete, other base model, other format)."""
+
+
+class CheckpointDamagedError(CheckpointError):
+    """A complete checkpoint whose files are truncated, corrupt or unreadable; nothing was restored from it
+    (or, for a file that fails only while being read, the caller must reload the model before another try)."""
 
 
 def _config_sha256(model_dir: Path) -> str:
@@ -99,29 +112,50 @@ def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_positio
     if not distributed.world().is_main:
         return final
     root.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(tmp, ignore_errors=True)
+    _clear_unfinished(root)
     tmp.mkdir()
     try:
-        _write(trainer, tmp, data_position, snapshot or _snapshot(trainer))
-        for rank, rng in enumerate(rank_rngs[1:], start=1):
-            save_file(rng, tmp / RANK_RNG.format(rank=rank))
-        _replace(tmp, final)
+        _write(trainer, tmp, final, data_position, snapshot or _snapshot(trainer), rank_rngs)
+        with writing(f"checkpoint {final} (renaming it into place)"):
+            _replace(tmp, final)
+            fsync_dir(root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
-def _write(trainer: Trainer, out: Path, data_position, snapshot: dict) -> None:
-    save_file(snapshot["model"], out / "model.safetensors")
+UNFINISHED = re.compile(r"^\.step-\d{8}\.(tmp|old)-\d+$")
+
+
+def _clear_unfinished(root: Path) -> None:
+    """Removes the temporary folders of saves that were killed (one writer per folder: the run's)."""
+    for p in root.iterdir():
+        if UNFINISHED.match(p.name):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _save(tensors: dict, out: Path, name: str, final: Path, files: dict) -> None:
+    """save_file + fsync, recording the file's size and digest; a full disk raises DiskFullError naming it."""
+    with writing(f"{name} of checkpoint {final}"):
+        save_file(tensors, out / name)
+        fsync_file(out / name)
+    files[name] = file_digest(out / name)
+
+
+def _write(trainer: Trainer, out: Path, final: Path, data_position, snapshot: dict, rank_rngs: list) -> None:
+    files: dict[str, dict] = {}
+    _save(snapshot["model"], out, "model.safetensors", final, files)
     if snapshot["head"] is not None:
-        save_file(snapshot["head"], out / "projection_head.safetensors")
-    save_file(snapshot["optimizer"], out / "optimizer.safetensors")
+        _save(snapshot["head"], out, "projection_head.safetensors", final, files)
+    _save(snapshot["optimizer"], out, "optimizer.safetensors", final, files)
     if snapshot["grads"]:
-        save_file(snapshot["grads"], out / "grads.safetensors")
+        _save(snapshot["grads"], out, "grads.safetensors", final, files)
     rng = _torch_rng()
     numpy_state = np.random.get_state()
     rng["numpy_keys"] = torch.from_numpy(numpy_state[1].astype(np.int64))
-    save_file(rng, out / "rng.safetensors")
+    _save(rng, out, "rng.safetensors", final, files)
+    for rank, rank_rng in enumerate(rank_rngs[1:], start=1):
+        _save(rank_rng, out, RANK_RNG.format(rank=rank), final, files)
     loaded = trainer.loaded
     meta = {
         "format": FORMAT,
@@ -136,8 +170,10 @@ def _write(trainer: Trainer, out: Path, data_position, snapshot: dict) -> None:
         "optimizer_param_groups": snapshot["param_groups"],
         "scheduler": trainer.scheduler.state_dict(),
         "rng": {"python": random.getstate(), "numpy": [numpy_state[0], *map(_plain, numpy_state[2:])]},
+        "files": files,
     }
-    _write_json(out / MARKER, meta)  # last: its presence means the folder is complete
+    with writing(f"{MARKER} of checkpoint {final}"):
+        _write_json(out / MARKER, meta)  # last: its presence means the folder is complete
 
 
 RANK_RNG = "rng.rank-{rank:05d}.safetensors"
@@ -192,10 +228,38 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
                               f"a .step-*.tmp-* folder is an unfinished save)")
     if not (folder / MARKER).is_file():
         raise CheckpointError(f"checkpoint {folder} is incomplete: it has no {MARKER} (the save was interrupted)")
-    meta = json.loads((folder / MARKER).read_text())
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {folder} has format {meta.get('format')!r}; this worker reads format {FORMAT}")
+    try:
+        meta = json.loads((folder / MARKER).read_text())
+    except (ValueError, OSError) as exc:
+        raise CheckpointDamagedError(f"checkpoint {folder} is damaged: {folder / MARKER} cannot be read ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else meta
+        raise CheckpointError(f"checkpoint {folder} has format {got!r}; this worker reads format {FORMAT}")
     return meta
+
+
+def verify_checkpoint(folder: Path, meta: dict) -> None:
+    """Checks every file against the size and sha256 recorded when it was saved (checkpoints saved
+    before digests were recorded have none to check). Raises CheckpointDamagedError naming the file."""
+    for name, want in (meta.get("files") or {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointDamagedError(f"checkpoint {folder} is damaged: {path} is missing")
+        size = path.stat().st_size
+        if size != want["bytes"]:
+            raise CheckpointDamagedError(f"checkpoint {folder} is damaged: {path} has {size} bytes, "
+                                         f"{want['bytes']} were saved (truncated or overwritten)")
+        if file_digest(path)["sha256"] != want["sha256"]:
+            raise CheckpointDamagedError(f"checkpoint {folder} is damaged: {path} does not match the sha256 "
+                                         f"recorded when it was saved (corrupted on disk)")
+
+
+def _load(folder: Path, name: str) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(folder / name)
+    except Exception as exc:  # SafetensorError (a bad header, a short file) or OSError
+        raise CheckpointDamagedError(f"checkpoint {folder} is damaged: {folder / name} cannot be read "
+                                     f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_base(meta: dict, loaded, model_id: str, folder: Path) -> None:
@@ -217,6 +281,7 @@ def load_checkpoint(state, model_id: str, path: str | os.PathLike) -> tuple[Trai
     error = None
     try:
         meta = read_checkpoint_meta(folder)
+        verify_checkpoint(folder, meta)  # before anything is touched: a damaged one leaves the model as it was
         loaded = state.model(model_id)
         _check_base(meta, loaded, model_id, folder)
         settings = TrainSettings.from_request(meta["settings"])
@@ -247,9 +312,9 @@ def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
         raise CheckpointError(f"checkpoint {folder} does not fit the model's trainable parameters "
                               f"(in the checkpoint only: {sorted(missing)[:5]}; in the model only: {sorted(extra)[:5]})")
     with torch.no_grad():
-        weights = load_file(folder / "model.safetensors")
+        weights = _load(folder, "model.safetensors")
         if trainer.head is not None:
-            weights.update({HEAD_PREFIX + n: t for n, t in load_file(folder / "projection_head.safetensors").items()})
+            weights.update({HEAD_PREFIX + n: t for n, t in _load(folder, "projection_head.safetensors").items()})
         for name, param in named.items():
             param.copy_(_like(weights[name], param))
     optimizer = _optimizer_state(folder, meta)
@@ -260,7 +325,7 @@ def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
     trainer.optimizer.load_state_dict(optimizer)
     trainer.scheduler.load_state_dict(meta["scheduler"])
     if (folder / "grads.safetensors").is_file():
-        for name, grad in load_file(folder / "grads.safetensors").items():
+        for name, grad in _load(folder, "grads.safetensors").items():
             named[name].grad = _like(grad.to(device=named[name].device, dtype=named[name].dtype), named[name])
     trainer.step, trainer.micro_step = meta["step"], meta["micro_step"]
     _restore_rng(folder, meta["rng"])
@@ -268,7 +333,7 @@ def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
 
 def _optimizer_state(folder: Path, meta: dict) -> dict:
     state: dict[int, dict] = {}
-    for key, value in load_file(folder / "optimizer.safetensors").items():
+    for key, value in _load(folder, "optimizer.safetensors").items():
         index, name = key.split(".", 1)
         state.setdefault(int(index), {})[name] = value
     groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in meta["optimizer_param_groups"]]
@@ -276,14 +341,14 @@ def _optimizer_state(folder: Path, meta: dict) -> dict:
 
 
 def _restore_rng(folder: Path, rng: dict) -> None:
-    tensors = load_file(folder / "rng.safetensors")
+    tensors = _load(folder, "rng.safetensors")
     version, internal, gauss = rng["python"]
     random.setstate((version, tuple(internal), gauss))
     kind, pos, has_gauss, cached = rng["numpy"]
     np.random.set_state((kind, tensors["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, cached))
     rank = distributed.world().rank
     if rank and (folder / RANK_RNG.format(rank=rank)).is_file():  # else saved with fewer ranks: rank 0's state
-        tensors = load_file(folder / RANK_RNG.format(rank=rank))
+        tensors = _load(folder, RANK_RNG.format(rank=rank))
     torch.set_rng_state(tensors["torch_cpu"])
     cuda = [tensors[f"torch_cuda.{i}"] for i in range(len(tensors)) if f"torch_cuda.{i}" in tensors]
     if cuda and torch.cuda.is_available():

@@ -3,18 +3,21 @@
 With LoRA the adapters are merged into a deep copy (one more copy of the weights while it is
 written), so the live model keeps training with its adapters intact. A model sharded by FSDP
 (distributed.strategy fsdp) is gathered first, on every rank, into a full CPU state dict that rank 0
-writes: the same files as an unsharded export.
+writes: the same files as an unsharded export. Every file is fsynced before the rename, and a full
+disk raises DiskFullError naming the export, with nothing of it left behind.
 """
 from __future__ import annotations
 
 import copy
-import os
-import shutil
 import json
+import os
+import re
+import shutil
 from pathlib import Path
 
 from .. import distributed
 from ..models import LoadedModel
+from .files import fsync_dir, fsync_tree, writing
 
 
 def export_model(loaded: LoadedModel, directory: str | os.PathLike, peft_model=None) -> Path:
@@ -33,19 +36,25 @@ def export_model(loaded: LoadedModel, directory: str | os.PathLike, peft_model=N
         raise FileExistsError(f"export folder {out} already exists and is not empty; choose a new folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    unfinished = re.compile(rf"^\.{re.escape(out.name)}\.tmp-\d+$")
+    for p in out.parent.iterdir():  # what a killed export left behind
+        if unfinished.match(p.name):
+            shutil.rmtree(p, ignore_errors=True)
     try:
-        model = copy.deepcopy(peft_model).merge_and_unload() if peft_model is not None else loaded.model
-        if full is None:
-            model.save_pretrained(tmp)
-        else:
-            model.save_pretrained(tmp, state_dict=full)
-            _unfsdp_architectures(tmp / "config.json", model)
-        loaded.processor.save_pretrained(tmp)
-        del model
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.rename(tmp, out)
+        with writing(f"the export {out} (into its temporary folder {tmp.name}, removed)"):
+            model = copy.deepcopy(peft_model).merge_and_unload() if peft_model is not None else loaded.model
+            if full is None:
+                model.save_pretrained(tmp)
+            else:
+                model.save_pretrained(tmp, state_dict=full)
+                _unfsdp_architectures(tmp / "config.json", model)
+            loaded.processor.save_pretrained(tmp)
+            del model
+            fsync_tree(tmp)
+            if out.exists():
+                out.rmdir()  # empty (checked above)
+            os.rename(tmp, out)
+            fsync_dir(out.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
