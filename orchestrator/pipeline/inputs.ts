@@ -1,10 +1,24 @@
 // The run's images, from a folder or a JSONL manifest, all confined to the data root. Whole-input
 // problems (no root, no images, an unreadable manifest file) stop the run before any work; one
 // bad image or manifest line is recorded with its file, line or id, skipped and counted.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+// Confinement is by real path: a symlink (or a linked folder on the way) that leaves the root is
+// skipped like a `../` path, as the worker's --roots guard refuses it too; links inside are fine.
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
 import { InputError } from "./errors.js";
+
+/** Longest sample id: ids are file names, log lines and gallery captions (docs/CONFIG.md, data.manifest). */
+export const MAX_ID_LENGTH = 200;
+/**
+ * Largest image, in pixels: PIL's decompression-bomb threshold (`Image.MAX_IMAGE_PIXELS`, 89.5
+ * Mpixels), which the worker enforces as an error, so both sides refuse the same images.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+// Line breaks, C0/C1 controls, and the bidirectional overrides that reorder how text is shown.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// Images decoded at once by the input check (sharp's decoders run on libuv's 4 threads).
+const CHECK_CONCURRENCY = 4;
 
 export interface InputImage {
   id: string;
@@ -26,13 +40,19 @@ export interface DataSource {
   images: string | null;
   manifest: string | null;
   limit: number | null;
+  /** Where decoder warnings about an image that is still used go, one line each naming the file (default: stderr). */
+  warn?: (line: string) => void;
 }
+
+const stderrWarn = (line: string): void => {
+  process.stderr.write(`warning: ${line}\n`);
+};
 
 export async function resolveImages(source: DataSource): Promise<{ images: InputImage[]; skipped: SkippedInput[] }> {
   const root = resolve(source.root);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new InputError(`data.root: ${root} is not a directory`);
   const skipped: SkippedInput[] = [];
-  const listed = source.manifest ? readManifest(root, source.manifest, skipped) : listFolder(root, source.images ?? ".");
+  const listed = source.manifest ? readManifest(root, source.manifest, skipped) : listFolder(root, source.images ?? ".", skipped);
   const seen = new Set<string>();
   const unique: InputImage[] = [];
   for (const image of listed) {
@@ -45,23 +65,30 @@ export async function resolveImages(source: DataSource): Promise<{ images: Input
   }
   unique.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const chosen = source.limit === null ? unique : unique.slice(0, source.limit);
+  const problems = await checkImages(chosen, source.warn ?? stderrWarn);
   const images: InputImage[] = [];
-  for (const image of chosen) {
-    const problem = await checkImage(image);
-    if (problem) skipped.push({ id: image.id, reason: problem });
+  chosen.forEach((image, i) => {
+    const problem = problems[i];
+    if (problem) skipped.push({ id: image.id, reason: `image ${image.path} (id ${image.id}) ${problem}` });
     else images.push(image);
-  }
+  });
   if (images.length === 0) {
-    const why = skipped.length ? `; ${skipped.length} skipped, first: ${skipped[0]!.reason}` : "";
-    throw new InputError(`no usable images under ${root}${why}`);
+    // Every reason at once (up to a screenful), so one pass fixes them all.
+    const shown = skipped.slice(0, 20).map((s) => `\n  ${s.reason}`).join("");
+    const more = skipped.length > 20 ? `\n  … and ${skipped.length - 20} more` : "";
+    throw new InputError(`no usable images under ${root}${skipped.length ? `; ${skipped.length} skipped:${shown}${more}` : ""}`);
   }
   return { images, skipped };
 }
 
-export function listFolder(root: string, folder: string): InputImage[] {
+/** The images of a folder under the root (recursively; links to folders are not followed); links out of the root are skipped into `skipped`. */
+export function listFolder(root: string, folder: string, skipped: SkippedInput[] = []): InputImage[] {
   const dir = resolve(root, folder);
   if (!inside(root, dir)) throw new InputError(`data.images: ${dir} is outside the data root ${root}`);
   if (!existsSync(dir)) throw new InputError(`data.images: folder ${dir} does not exist`);
+  const realRoot = realpathSync(root);
+  const realDir = realpathSync(dir);
+  if (!inside(realRoot, realDir)) throw new InputError(`data.images: ${dir} links to ${realDir}, outside the data root ${root}`);
   const found: InputImage[] = [];
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true })) {
@@ -69,18 +96,30 @@ export function listFolder(root: string, folder: string): InputImage[] {
       if (entry.isDirectory()) walk(full);
       else if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
         const fromFolder = relative(dir, full).split(sep).join("/");
-        found.push({ id: fromFolder.slice(0, -extname(fromFolder).length), path: full, rel: relative(root, full).split(sep).join("/") });
+        const id = fromFolder.slice(0, -extname(fromFolder).length);
+        const idIssue = idProblem(id);
+        if (idIssue) {
+          skipped.push({ id: printable(id), reason: `${full}: ${idIssue} (the id is the path under ${dir} without its extension)` });
+          continue;
+        }
+        const escape = leavesRoot(realRoot, full);
+        if (escape) {
+          skipped.push({ id, reason: `image ${full} links to ${escape}, outside the data root ${root}` });
+          continue;
+        }
+        found.push({ id, path: full, rel: relative(root, full).split(sep).join("/") });
       }
     }
   };
   walk(dir);
-  if (found.length === 0) throw new InputError(`data.images: folder ${dir} holds no images (${[...IMAGE_EXTENSIONS].join(" ")})`);
+  if (found.length === 0 && skipped.length === 0) throw new InputError(`data.images: folder ${dir} holds no images (${[...IMAGE_EXTENSIONS].join(" ")})`);
   return found;
 }
 
 export function readManifest(root: string, manifest: string, skipped: SkippedInput[]): InputImage[] {
   const file = resolve(root, manifest);
   if (!existsSync(file)) throw new InputError(`data.manifest: ${file} does not exist`);
+  const realRoot = realpathSync(root);
   const images: InputImage[] = [];
   readFileSync(file, "utf8").split("\n").forEach((line, index) => {
     if (!line.trim()) return;
@@ -94,12 +133,22 @@ export function readManifest(root: string, manifest: string, skipped: SkippedInp
     }
     const { id, image } = (record ?? {}) as { id?: unknown; image?: unknown };
     if (typeof id !== "string" || !id || typeof image !== "string" || !image) {
-      skipped.push({ id: typeof id === "string" && id ? id : `line ${index + 1}`, reason: `${where}: needs string "id" and "image"` });
+      skipped.push({ id: typeof id === "string" && id && !idProblem(id) ? id : `line ${index + 1}`, reason: `${where}: needs string "id" and "image"` });
+      return;
+    }
+    const idIssue = idProblem(id);
+    if (idIssue) {
+      skipped.push({ id: `line ${index + 1}`, reason: `${where}: ${idIssue}` });
       return;
     }
     const path = isAbsolute(image) ? image : resolve(root, image);
     if (!inside(root, path)) {
       skipped.push({ id, reason: `${where}: image ${image} is outside the data root ${root}` });
+      return;
+    }
+    const escape = leavesRoot(realRoot, path);
+    if (escape) {
+      skipped.push({ id, reason: `${where}: image ${image} links to ${escape}, outside the data root ${root}` });
       return;
     }
     images.push({ id, path, rel: relative(root, path).split(sep).join("/") });
@@ -108,18 +157,88 @@ export function readManifest(root: string, manifest: string, skipped: SkippedInp
   return images;
 }
 
-async function checkImage(image: InputImage): Promise<string | null> {
-  if (!existsSync(image.path)) return `image ${image.path} (id ${image.id}) does not exist`;
-  try {
-    const meta = await sharp(image.path).metadata();
-    if (!meta.width || !meta.height) return `image ${image.path} (id ${image.id}) has no dimensions`;
-    return null;
-  } catch (err) {
-    return `image ${image.path} (id ${image.id}) cannot be decoded: ${(err as Error).message}`;
+/** Why `id` cannot name a sample, or null: too long, or a character that breaks a log line or the report's layout. */
+export function idProblem(id: string): string | null {
+  if (id.length > MAX_ID_LENGTH) return `id is ${id.length} characters long; ids are at most ${MAX_ID_LENGTH}`;
+  const control = CONTROL_CHARACTER.exec(id);
+  if (control) {
+    const code = `U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    return `id ${printable(id)} holds a control character (${code}); ids are printable text`;
   }
+  return null;
+}
+
+/** An id as JSON (control characters escaped), cut to 60 characters. */
+function printable(id: string): string {
+  return id.length > 60 ? `${JSON.stringify(id.slice(0, 60))}…` : JSON.stringify(id);
+}
+
+/** libvips messages come as several lines, often repeated: one line, each part once. */
+export function oneLine(message: string): string {
+  return [...new Set(message.split("\n").map((l) => l.trim()).filter(Boolean))].join("; ");
+}
+
+/** Whether each image can be used (null) or why not (a reason that follows "image PATH (id ID)"), in order. */
+async function checkImages(images: InputImage[], warn: (line: string) => void): Promise<Array<string | null>> {
+  const byPath = new Map<string, Promise<string | null>>(); // a manifest may list one file under many ids
+  const results: Array<string | null> = new Array(images.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    while (next < images.length) {
+      const i = next++;
+      const path = images[i]!.path;
+      let check = byPath.get(path);
+      if (!check) {
+        check = checkImage(path, warn);
+        byPath.set(path, check);
+      }
+      results[i] = await check;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, images.length) }, worker));
+  return results;
+}
+
+/**
+ * Decodes the image once, as the worker will (first frame, at most MAX_IMAGE_PIXELS), shrunk on load
+ * where the format allows. Truncated or corrupt pixel data fails here, as it does in PIL; libvips
+ * warnings about an image that still decodes are passed to `warn` naming the file.
+ */
+async function checkImage(path: string, warn: (line: string) => void): Promise<string | null> {
+  if (!existsSync(path)) return "does not exist";
+  const warnings: string[] = [];
+  const note = (w: string) => warnings.push(oneLine(w));
+  try {
+    const header = sharp(path, { limitInputPixels: false });
+    header.on("warning", note);
+    const meta = await header.metadata();
+    if (!meta.width || !meta.height) return "has no dimensions";
+    if (meta.width * meta.height > MAX_IMAGE_PIXELS) {
+      return `is ${meta.width}×${meta.height} (${Math.round((meta.width * meta.height) / 1e6)} Mpixels); images are at most ${MAX_IMAGE_PIXELS} pixels (a decompression-bomb guard; the worker refuses them too)`;
+    }
+    // failOn "error" refuses what PIL refuses (truncated or broken data) and tolerates what it tolerates.
+    const pixels = sharp(path, { failOn: "error", limitInputPixels: MAX_IMAGE_PIXELS });
+    pixels.on("warning", note);
+    await pixels.resize(64, 64, { fit: "inside" }).raw().toBuffer();
+  } catch (err) {
+    return `cannot be decoded: ${oneLine((err as Error).message)}`;
+  }
+  for (const w of new Set(warnings)) warn(`image ${path}: ${w}`);
+  return null;
 }
 
 function inside(root: string, path: string): boolean {
   const rel = relative(root, resolve(path));
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)); // "..x.png" is inside
+}
+
+/** The real path of `path` when it (through a link anywhere along it) leaves the real root; null when inside or missing. */
+function leavesRoot(realRoot: string, path: string): string | null {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return null; // missing or dangling: the image check says "does not exist"
+  }
+  return inside(realRoot, real) ? null : real;
 }

@@ -53,7 +53,8 @@ def security_from_args(args: argparse.Namespace):
     from .security import PathGuard, SecurityConfigError, check_endpoint, load_curve_keys
 
     if (args.curve_secret_key is None) != (args.authorized_keys is None):
-        raise SecurityConfigError("--curve-secret-key and --authorized-keys go together: the worker's secret key and the clients it admits")
+        raise SecurityConfigError("--key (python -m c3l_worker: --curve-secret-key) and --authorized-keys go together: "
+                                  "the worker's secret key and the clients it admits")
     keys = load_curve_keys(args.curve_secret_key, args.authorized_keys) if args.curve_secret_key else None
     roots = [r for group in args.roots or [] for r in group.split(",") if r]
     guard = PathGuard(roots) if args.roots is not None else None

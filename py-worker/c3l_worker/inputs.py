@@ -8,13 +8,18 @@ ItemError naming the item; callers turn it into a per-item error and process the
 """
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .models import LoadedModel
+
+log = logging.getLogger("c3l_worker.inputs")
 
 
 class ItemError(Exception):
@@ -30,14 +35,36 @@ class ItemError(Exception):
 
 
 def load_image(path: str, item_id: str) -> Image.Image:
+    """The image as the model sees it, and as the orchestrator's check and the report's thumbnails do:
+    EXIF orientation applied, the first frame of an animation, 16-bit grey scaled (not clipped) to 8
+    bits, any mode (CMYK, palette, grey, alpha dropped) as RGB. Images over PIL's decompression-bomb
+    threshold (Image.MAX_IMAGE_PIXELS, the orchestrator's MAX_IMAGE_PIXELS) are refused."""
     file = Path(path)
     if not file.is_file():
         raise ItemError(item_id, "image_missing", f"image file {path} does not exist")
     try:
-        with Image.open(file) as image:
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                image.seek(0)
+                image = ImageOps.exif_transpose(image)
+                rgb = _to_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ItemError(item_id, "image_too_large", f"image file {path} is too large: {exc}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ItemError(item_id, "image_unreadable", f"image file {path} cannot be decoded: {exc}") from None
+    for warning in {str(w.message) for w in caught}:  # PIL warns without saying which file
+        log.warning("image file %s (item %s): %s", path, item_id, warning)
+    return rgb
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # convert("RGB") would clip at 255, not scale
+        values = np.asarray(image, dtype=np.int64)
+        scaled = np.clip((values + 128) // 257, 0, 255).astype(np.uint8)  # 65535 -> 255, as libvips does
+        return Image.fromarray(scaled, "L").convert("RGB")
+    return image.convert("RGB")
 
 
 def blank_image(loaded: LoadedModel) -> Image.Image:

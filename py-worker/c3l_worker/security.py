@@ -22,6 +22,9 @@ from zmq.utils.monitor import recv_monitor_message
 from .protocol.schema import SCHEMA
 
 log = logging.getLogger("c3l_worker.security")
+# Users start a remote worker with `c3l worker --key FILE`, which passes it on as --curve-secret-key:
+# messages name the flag they typed.
+KEY_FLAG = "c3l worker --key"
 _GENERIC_PREFIXES = ("list<", "map<")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -47,7 +50,7 @@ def check_endpoint(endpoint: str, curve: bool = False, roots: bool = False) -> N
     elif parsed.scheme == "tcp":
         if parsed.hostname in LOOPBACK_HOSTS:
             return
-        missing = ([] if curve else ["CurveZMQ keys (--curve-secret-key FILE --authorized-keys DIR; make them with `c3l keys`)"]) \
+        missing = ([] if curve else [f"CurveZMQ keys ({KEY_FLAG} NAME.key_secret --authorized-keys DIR; make them with `c3l keys`)"]) \
             + ([] if roots else ["--roots DIR (the folders requests may read and write)"])
         if missing:
             raise PermissionError(f"refusing to bind {endpoint} without {' and '.join(missing)}: "
@@ -71,16 +74,16 @@ def load_curve_keys(secret_key_file: str, authorized_keys: str) -> CurveKeys:
     """Reads the worker's secret certificate and checks the folder of client certificates, naming what is wrong."""
     secret_path, keys_dir = Path(secret_key_file), Path(authorized_keys)
     if not secret_path.is_file():
-        raise SecurityConfigError(f"--curve-secret-key {secret_path}: no such file (make one with `c3l keys --out DIR`)")
+        raise SecurityConfigError(f"{KEY_FLAG} {secret_path}: no such file (make one with `c3l keys --out DIR`)")
     try:
         public_key, secret_key = load_certificate(secret_path)
     except ValueError as exc:
-        raise SecurityConfigError(f"--curve-secret-key {secret_path}: not a ZeroMQ certificate ({exc})") from None
+        raise SecurityConfigError(f"{KEY_FLAG} {secret_path}: not a ZeroMQ certificate ({exc})") from None
     if not secret_key:
-        raise SecurityConfigError(f"--curve-secret-key {secret_path}: holds only a public key; pass the NAME.key_secret file")
+        raise SecurityConfigError(f"{KEY_FLAG} {secret_path}: holds only a public key; pass the NAME.key_secret file")
     mode = stat.S_IMODE(secret_path.stat().st_mode)
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SecurityConfigError(f"--curve-secret-key {secret_path}: mode {oct(mode)} lets other users read the secret key; chmod 600 it")
+        raise SecurityConfigError(f"{KEY_FLAG} {secret_path}: mode {oct(mode)} lets other users read the secret key; chmod 600 it")
     if not keys_dir.is_dir():
         raise SecurityConfigError(f"--authorized-keys {keys_dir}: not a folder (it holds the clients' NAME.key public certificates)")
     try:

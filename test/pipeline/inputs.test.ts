@@ -1,11 +1,11 @@
 // Bad input: each problem names the file, line or sample id; per-sample problems are skipped and
 // counted, whole-input problems stop the run before any work.
 import { describe, expect, test } from "@jest/globals";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { InputError, resolveImages } from "../../orchestrator/pipeline/inputs.js";
+import { InputError, MAX_ID_LENGTH, resolveImages } from "../../orchestrator/pipeline/inputs.js";
 
 async function png(path: string): Promise<void> {
   await sharp({ create: { width: 8, height: 8, channels: 3, background: "#ff0000" } }).png().toFile(path);
@@ -50,6 +50,51 @@ describe("image inputs", () => {
     expect(reasons).toMatch(/x: duplicate id x/);
     expect(reasons).toMatch(/escape: .*outside the data root/);
     expect(reasons).toMatch(/gone: .*does not exist/);
+  });
+
+  test("symlinks: a link that leaves the data root is skipped naming the file; links inside it are read", async () => {
+    const root = await dataRoot();
+    const outside = mkdtempSync(join(tmpdir(), "c3l-outside-"));
+    await png(join(outside, "secret.png"));
+    mkdirSync(join(outside, "dir"));
+    await png(join(outside, "dir", "deep.png"));
+    symlinkSync(join(outside, "secret.png"), join(root, "imgs", "escape.png")); // a file link out of the root
+    symlinkSync(join(root, "imgs", "b.png"), join(root, "imgs", "alias.png")); // a link that stays inside
+    symlinkSync("../b.png", join(root, "imgs", "sub", "rel.png")); // relative, inside
+    symlinkSync(join(outside, "dir"), join(root, "linked-dir")); // a folder link out of the root
+
+    const folder = await resolveImages({ root, images: "imgs", manifest: null, limit: null });
+    expect(folder.images.map((i) => i.id)).toEqual(["alias", "b", "sub/a", "sub/rel"]);
+    const escape = folder.skipped.find((s) => s.id === "escape");
+    expect(escape?.reason).toMatch(/imgs\/escape\.png.*links to .*secret\.png.*outside the data root/);
+    await expect(resolveImages({ root, images: "linked-dir", manifest: null, limit: null })).rejects.toThrow(/linked-dir.*outside the data root/);
+
+    writeFileSync(join(root, "m.jsonl"), [
+      JSON.stringify({ id: "in", image: "imgs/alias.png" }),
+      JSON.stringify({ id: "out", image: "imgs/escape.png" }),
+      JSON.stringify({ id: "out-dir", image: "linked-dir/deep.png" }),
+    ].join("\n"));
+    const listed = await resolveImages({ root, images: null, manifest: "m.jsonl", limit: null });
+    expect(listed.images.map((i) => i.id)).toEqual(["in"]);
+    const reasons = listed.skipped.map((s) => `${s.id}: ${s.reason}`).join("\n");
+    expect(reasons).toMatch(/out: .*m\.jsonl:2: image imgs\/escape\.png links to .*secret\.png, outside the data root/);
+    expect(reasons).toMatch(/out-dir: .*m\.jsonl:3: image linked-dir\/deep\.png links to .*deep\.png, outside the data root/);
+  });
+
+  test(`ids are at most ${MAX_ID_LENGTH} characters and hold no control characters; the manifest line is named`, async () => {
+    const root = await dataRoot();
+    writeFileSync(join(root, "m.jsonl"), [
+      JSON.stringify({ id: "x".repeat(MAX_ID_LENGTH), image: "imgs/b.png" }),
+      JSON.stringify({ id: "y".repeat(5000), image: "imgs/b.png" }),
+      JSON.stringify({ id: "bell\u0007", image: "imgs/b.png" }),
+      JSON.stringify({ id: "猫/🐱 é", image: "imgs/b.png" }),
+    ].join("\n"));
+    const { images, skipped } = await resolveImages({ root, images: null, manifest: "m.jsonl", limit: null });
+    expect(images.map((i) => i.id)).toEqual(["x".repeat(MAX_ID_LENGTH), "猫/🐱 é"]);
+    const reasons = skipped.map((s) => s.reason).join("\n");
+    expect(reasons).toMatch(new RegExp(`m\\.jsonl:2: id is 5000 characters long; ids are at most ${MAX_ID_LENGTH}`));
+    expect(reasons.length).toBeLessThan(1000); // the long id is not repeated in full
+    expect(reasons).toMatch(/m\.jsonl:3: id "bell\\u0007" holds a control character/);
   });
 
   test("limit keeps the first images by id", async () => {
