@@ -1,6 +1,7 @@
 // Progress for long stages: a redrawn bar on a terminal, plain periodic lines otherwise (CI logs);
 // the same numbers go to the event log through `onUpdate`. With several workers, each one's items
-// and items/s are shown beside the total.
+// and items/s are shown beside the total. A stage that rewinds (training replays from its last
+// checkpoint) moves the count back with `rewind`; the bar draws any count, out of range or not.
 
 export interface WorkerRate { done: number; rate: number }
 export interface ProgressUpdate { stage: string; done: number; total: number; rate: number; eta_s: number | null; workers?: Record<string, WorkerRate> }
@@ -30,6 +31,13 @@ export class Progress {
     this.skipped += n;
   }
 
+  /** The stage went back to item `n` (a restored checkpoint): what follows is done again, not counted twice. */
+  rewind(n: number): void {
+    if (n >= this.done) return;
+    this.done = Math.max(0, n);
+    this.skipped = Math.min(this.skipped, this.done);
+  }
+
   advance(n: number, worker?: string): void {
     this.done += n;
     if (worker !== undefined && this.byWorker.has(worker)) this.byWorker.set(worker, this.byWorker.get(worker)! + n);
@@ -47,7 +55,7 @@ export class Progress {
   private snapshot(now: number): ProgressUpdate {
     const seconds = Math.max((now - this.started) / 1000, 1e-3);
     const rate = (this.done - this.skipped) / seconds;
-    const eta = rate > 0 ? (this.total - this.done) / rate : null;
+    const eta = rate > 0 ? Math.max(0, this.total - this.done) / rate : null;
     const update: ProgressUpdate = { stage: this.stage, done: this.done, total: this.total, rate, eta_s: eta };
     if (this.byWorker.size > 0) {
       update.workers = Object.fromEntries([...this.byWorker].map(([id, done]) => [id, { done, rate: done / seconds }]));
@@ -57,7 +65,8 @@ export class Progress {
 
   private line(u: ProgressUpdate): string {
     const width = 24;
-    const filled = this.total > 0 ? Math.round((u.done / this.total) * width) : width;
+    const share = this.total > 0 ? u.done / this.total : 1;
+    const filled = Number.isFinite(share) ? Math.min(width, Math.max(0, Math.round(share * width))) : 0;
     const eta = u.eta_s === null ? "?" : `${Math.round(u.eta_s)}s`;
     const workers = u.workers ? ` (${Object.entries(u.workers).map(([id, w]) => `${id} ${w.rate.toFixed(1)}/s`).join(", ")})` : "";
     return `${u.stage} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${u.done}/${u.total} ${u.rate.toFixed(1)}/s ETA ${eta}${workers}`;

@@ -1,7 +1,23 @@
 // Whole-file writes that are either absent or complete: temp file in the same folder, fsync, rename.
+// A full disk is reported once, naming the file and saying that the disk is full.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { RunStoreError } from "./errors.js";
+
+/** Whether `err` is a full disk (ENOSPC) or an exceeded quota (EDQUOT). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** The error for a write to `path` that found the disk full; `kept` says what the failed write left. */
+export class DiskFullError extends RunStoreError {
+  override name = "DiskFullError";
+  constructor(readonly path: string, kept: string, override readonly cause: unknown) {
+    super(`${path}: disk full (no space left on device); ${kept}: free space, then resume the run (${(cause as Error).message})`);
+  }
+}
 
 /** Writes every byte of `data` at the descriptor's position (writeSync may write less than asked). */
 export function writeAll(fd: number, data: Uint8Array): void {
@@ -41,6 +57,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
+    if (isDiskFull(err)) throw new DiskFullError(path, "the file was not replaced and is as it was", err);
     throw err;
   }
   fsyncDir(dir);

@@ -1,7 +1,7 @@
 // Append-only JSON Lines files keyed by `id`: one write + fsync per append; a torn last line is cut away on reopening.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, truncateSync } from "node:fs";
 import { RunStoreError } from "./errors.js";
-import { writeAll } from "./atomic.js";
+import { DiskFullError, isDiskFull, writeAll } from "./atomic.js";
 
 /** The unfinished end of a JSONL file left by a process killed mid-write. */
 export interface TornLine {
@@ -152,7 +152,8 @@ export class SampleFile<T extends SampleRecord = SampleRecord> {
    * Appends `records` as one write of newline-terminated lines, then fsyncs: when this returns they
    * are on disk; a kill during the call leaves at most a torn last line, which the next `open()` cuts.
    * Throws (writing nothing) on a record without a string id or with a non-finite number, which
-   * JSON cannot hold.
+   * JSON cannot hold. A write or fsync that fails (a full disk: DiskFullError naming the file) cuts
+   * the file back to its size before the call, so nothing of the failed append is left.
    */
   append(records: readonly T[]): void {
     if (this.fd === null) throw new RunStoreError(`${this.path}: append after close()`);
@@ -163,8 +164,20 @@ export class SampleFile<T extends SampleRecord = SampleRecord> {
       }
       return `${stringifyFinite(record, `${this.path}: sample ${record.id}`)}\n`;
     });
-    writeAll(this.fd, Buffer.from(lines.join(""), "utf8"));
-    fsyncSync(this.fd);
+    const before = fstatSync(this.fd).size;
+    try {
+      writeAll(this.fd, Buffer.from(lines.join(""), "utf8"));
+      fsyncSync(this.fd);
+    } catch (err) {
+      try {
+        ftruncateSync(this.fd, before); // appends go to the end: a part-written line must not stay before the next one
+        fsyncSync(this.fd);
+      } catch {
+        // the next open() still cuts a torn last line
+      }
+      if (isDiskFull(err)) throw new DiskFullError(this.path, `nothing of the ${records.length} record(s) being appended was kept`, err);
+      throw err;
+    }
   }
 
   close(): void {
