@@ -5,13 +5,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import { canonicalJson, getDotted } from "../runs/flatten.js";
 import { PROJECT_ROOT, workerPython } from "../worker/index.js";
 
-const CACHE = join(PROJECT_ROOT, ".cache", "builtin");
+// C3L_BUILTIN_DIR moves it (a private world for one run, e.g. the chaos suite's real pretrain kills).
+const CACHE = process.env.C3L_BUILTIN_DIR ? resolve(process.env.C3L_BUILTIN_DIR) : join(PROJECT_ROOT, ".cache", "builtin");
 const SMOKE_DIR = join(CACHE, "smoke");
 
 /** Part of the world folder's hash: bump when the builder's output changes for equal parameters. */
