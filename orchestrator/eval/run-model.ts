@@ -85,7 +85,7 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<EvaluateMo
       run[bench.name] = stats;
       o.log(`${bench.name}: ${jobs.length} prompts, ${stats.cached} cached, ${todo.length} to run`);
       if (todo.length > 0 && !modelLoaded) {
-        await o.session.withRetries(`load ${modelDir}`, () => o.session.useModel(modelDir));
+        await o.session.useModel(modelDir); // retried on a restarted worker by the session itself
         modelLoaded = true;
       }
       for (let at = 0; at < todo.length; at += batchSize) {

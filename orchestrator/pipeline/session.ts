@@ -1,7 +1,9 @@
 // The pipeline's worker: one supervised process, the generator model kept loaded, and retries.
 // A worker that dies or hangs mid-stage is restarted, its model reloaded and the request retried
 // (generate and score are safe to repeat); after `maxAttempts` failures the caller records the
-// batch as failed and the run goes on. A WorkerPool (pool.ts) runs several sessions side by side.
+// batch as failed and the run goes on. Loading the generator is retried the same way: a worker that
+// dies inside load_model is restarted and the load tried again, up to `maxAttempts` times.
+// A WorkerPool (pool.ts) runs several sessions side by side.
 import { WorkerClosedError, WorkerError, WorkerReplyError, Worker, type WorkerOptions } from "../worker/index.js";
 import type { HelloReply, MessageType, Replies, Requests } from "../protocol/index.js";
 
@@ -42,11 +44,16 @@ export class BatchFailedError extends Error {
 
 export const GENERATOR_ID = "generator";
 
+/** Requests after which the generator in memory may no longer equal its folder. */
+const CHANGES_WEIGHTS: ReadonlySet<MessageType> = new Set<MessageType>(["setup_training", "train_step", "load_checkpoint"]);
+
 export class WorkerSession {
   private worker: WorkerLink | null = null;
   private modelDir: string | null = null;
   /** The generator in memory was trained in place (modelIsNow): it may differ from its export in the last bits. */
   private trainedInPlace = false;
+  /** The generator in memory is its folder's, untouched by training since it was loaded. */
+  private pristine = false;
   restarts = 0;
 
   constructor(private readonly options: SessionOptions) {}
@@ -90,13 +97,38 @@ export class WorkerSession {
     });
   }
 
-  /** Loads `dir` as the generator unless it is already the loaded one. */
+  /**
+   * Loads `dir` as the generator unless it is already the loaded one. A worker that dies or hangs
+   * while loading is restarted and the load retried (maxAttempts tries in all); the last failure is thrown.
+   */
   async useModel(dir: string): Promise<void> {
     if (this.modelDir === dir) return;
+    await this.retryingDeadWorkers(`loading ${dir}`, () => this.load(dir)); // a failed load() leaves no generator for restart() to reload
+  }
+
+  /**
+   * Runs `attempt`; when the worker dies, hangs or stops answering meanwhile, restarts it (reloading
+   * the generator it had) and runs `attempt` again, maxAttempts tries in all, then throws the last
+   * failure. An error reply is thrown at once: the same request would fail the same way again.
+   */
+  async retryingDeadWorkers<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || !this.restartable || n >= this.options.maxAttempts) throw err;
+        this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+        await this.restart();
+      }
+    }
+  }
+
+  private async load(dir: string): Promise<void> {
     this.modelDir = null;
     await this.request("load_model", { model_id: GENERATOR_ID, model_dir: dir, device: this.device(), dtype: this.options.dtype });
     this.modelDir = dir;
     this.trainedInPlace = false;
+    this.pristine = true;
   }
 
   private device(): string {
@@ -104,8 +136,12 @@ export class WorkerSession {
     return this.worker?.hello.device === "cuda" ? "cuda:0" : "cpu";
   }
 
-  /** Loads `dir` even if it is the loaded one: its weights in memory may have been trained since. */
+  /**
+   * Loads `dir` even if it is the loaded one when its weights in memory may have been trained since;
+   * skips the load when they are `dir`'s as loaded (e.g. just reloaded by a restart).
+   */
   async reloadModel(dir: string): Promise<void> {
+    if (this.modelDir === dir && this.pristine) return;
     this.modelDir = null;
     await this.useModel(dir);
   }
@@ -114,10 +150,12 @@ export class WorkerSession {
   modelIsNow(dir: string): void {
     this.modelDir = dir;
     this.trainedInPlace = true;
+    this.pristine = false;
   }
 
   request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]> {
     if (!this.worker) throw new Error("the worker session is not started");
+    if (CHANGES_WEIGHTS.has(type) && (content as { model_id?: string }).model_id === GENERATOR_ID) this.pristine = false;
     return this.worker.request(type, content, timeoutMs);
   }
 
@@ -144,14 +182,28 @@ export class WorkerSession {
     throw new BatchFailedError(what, this.options.maxAttempts, last!);
   }
 
+  /**
+   * Kills and restarts the worker, then reloads the generator it had. A worker that dies again while
+   * reloading is restarted again (maxAttempts reloads in all) before the last failure is thrown.
+   */
   async restart(): Promise<void> {
     if (!this.worker) throw new Error("the worker session is not started");
     if (!this.worker.restart) throw new WorkerClosedError("a remote worker cannot be restarted from here", this.worker.logFile ?? null);
-    this.restarts++;
+    const worker = this.worker;
     const dir = this.modelDir;
     this.modelDir = null;
-    await this.worker.restart();
-    if (dir) await this.useModel(dir);
+    for (let n = 1; ; n++) {
+      this.restarts++;
+      await worker.restart!();
+      if (!dir) return;
+      try {
+        await this.load(dir);
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || n >= this.options.maxAttempts) throw err;
+        this.options.log(`reloading ${dir} after a restart: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+      }
+    }
   }
 
   async stop(): Promise<void> {

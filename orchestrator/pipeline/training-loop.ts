@@ -2,9 +2,13 @@
 // per epoch, one train_step per micro-batch recorded in the stage's samples, a checkpoint every N
 // optimizer steps, exact resume from the last checkpoint (same data order and RNG) after a kill or
 // a dead worker, micro-batches given up after worker.max_attempts, and the export of the result.
+// A worker that dies while the stage loads its model or restores its checkpoint is restarted and
+// the restore retried; a damaged checkpoint (a file that fails its recorded size or digest) is set
+// aside with a warning and the one before it used; a checkpoint save that fails with an answer
+// (a full disk) stops the stage, which resumes from the last good checkpoint once space returns.
 // With distributed.nproc_per_node × nnodes > 1 it trains in a worker of its own under torchrun
 // (distributed-session.ts); the ranks shard each micro-batch, so the steps are the same.
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Requests, TrainExample } from "../protocol/index.js";
 import type { TrainingConfig } from "../config/schema.js";
@@ -33,6 +37,17 @@ export function latestCheckpoint(dir: string): string | null {
   const steps = readdirSync(dir).filter((name) => /^step-\d{8}$/.test(name) && existsSync(join(dir, name, "checkpoint.json"))).sort();
   return steps.length ? join(dir, steps[steps.length - 1]!) : null;
 }
+
+/** Renames a damaged checkpoint to `<name>.damaged` (kept to look at, never loaded again); returns the new path. */
+export function setAsideCheckpoint(path: string): string {
+  const aside = `${path}.damaged`;
+  rmSync(aside, { recursive: true, force: true }); // an older damaged copy of the same step
+  renameSync(path, aside);
+  return aside;
+}
+
+/** The worker's reply class for a checkpoint whose files fail their recorded sizes or digests, or cannot be read. */
+const DAMAGED = "CheckpointDamagedError";
 
 /** The loss settings of setup_training (form, tau, …): what differs between training stages. */
 export type LossSettings = Pick<Requests["setup_training"], "form" | "tau" | "lambda_cl" | "beta" | "in_batch_negatives" | "projection_head">;
@@ -87,36 +102,54 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
     lora: c.lora && { r: c.lora.r, alpha: c.lora.alpha, dropout: c.lora.dropout ?? undefined, target_modules: c.lora.target_modules ?? undefined },
   };
 
-  /** A fresh start model, then the last checkpoint (or a new trainer). */
-  const restore = async (): Promise<number> => {
-    await session.reloadModel(options.startModelDir);
-    const latest = latestCheckpoint(checkpoints);
-    if (!latest) {
-      await session.request("setup_training", setup);
-      return 0;
+  /**
+   * A fresh start model, then the newest intact checkpoint (or a new trainer); returns the micro-batch
+   * to go on from. A worker that dies meanwhile is restarted and the restore tried again.
+   */
+  const restore = () => session.retryingDeadWorkers(`${ctx.stage}: restoring the trainer`, async (): Promise<number> => {
+    for (;;) {
+      await session.reloadModel(options.startModelDir); // a no-op right after a restart reloaded it
+      const latest = latestCheckpoint(checkpoints);
+      if (!latest) {
+        await session.request("setup_training", setup);
+        return 0;
+      }
+      try {
+        const loaded = await session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
+        ctx.log(`${ctx.stage}: continuing from ${latest}`);
+        return (loaded.data_position as { micro: number }).micro;
+      } catch (err) {
+        if (!(err instanceof WorkerReplyError && err.errorName === DAMAGED)) throw err;
+        const aside = setAsideCheckpoint(latest);
+        ctx.log(`${ctx.stage}: warning: ${err.errorMessage}; set aside as ${aside}; continuing from the checkpoint before it`);
+        ctx.run.events.append({ type: "warning", stage: ctx.stage, message: `damaged checkpoint set aside: ${err.errorMessage}` });
+      }
     }
-    const loaded = await session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
-    ctx.log(`${ctx.stage}: continuing from ${latest}`);
-    return (loaded.data_position as { micro: number }).micro;
-  };
+  });
 
+  const max = ctx.config.worker.max_attempts;
   const out = openSamples<StepRecord>(ctx);
   const records = out.read().records;
   const givenUp = new Set([...records.values()].filter((r) => r.failed).map((r) => r.micro));
   const progress = progressFor(ctx, totalMicro);
   let m = await restore();
   progress.skip(m);
-  let failures = 0;
+  // Failures per micro-batch: replayed micro-batches before it succeed meanwhile, so a plain counter
+  // reset on success would never reach max_attempts for one that kills the worker every time.
+  const failures = new Map<number, number>();
+  let saveFailures = 0; // of checkpoint saves, since the last one that worked
   try {
     while (m < totalMicro) {
       if (givenUp.has(m)) {
         m++;
+        progress.advance(1);
         continue;
       }
       const id = `micro-${String(m).padStart(8, "0")}`;
+      let saving = false;
       try {
         const r = await session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
-        failures = 0;
+        failures.delete(m);
         if (!records.has(id)) {
           const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
             grad_norm: r.grad_norm, skipped_examples: r.errors.length, failed: null };
@@ -126,22 +159,35 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
         m++;
         progress.advance(1);
         if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
+          saving = true;
           await session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
+          saveFailures = 0;
         }
       } catch (err) {
         if (!(err instanceof WorkerError)) throw err;
-        failures++;
-        ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${failures}/${ctx.config.worker.max_attempts} failed: ${err.message.split("\n")[0]}`);
-        if (failures >= ctx.config.worker.max_attempts) {
-          const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
-            skipped_examples: microBatch(m).length, failed: err.message.split("\n")[0]! };
-          out.append([record]);
-          records.set(id, record);
-          givenUp.add(m);
-          failures = 0;
+        const why = err.message.split("\n")[0]!;
+        if (saving) {
+          // A save answered with an error (a full disk, no permission) would fail again: the stage
+          // stops and resumes from the last good checkpoint. A checkpoint never costs a micro-batch.
+          saveFailures++;
+          if (err instanceof WorkerReplyError || saveFailures >= max) throw err;
+          ctx.log(`${ctx.stage}: checkpoint after micro-batch ${m - 1} attempt ${saveFailures}/${max} failed: ${why}`);
+        } else {
+          const n = (failures.get(m) ?? 0) + 1;
+          failures.set(m, n);
+          ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${n}/${max} failed: ${why}`);
+          if (n >= max) {
+            const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
+              skipped_examples: microBatch(m).length, failed: why };
+            out.append([record]);
+            records.set(id, record);
+            givenUp.add(m);
+            failures.delete(m);
+          }
         }
         if (!(err instanceof WorkerReplyError)) await session.restart();
         m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
+        progress.rewind(m);
       }
     }
   } finally {
