@@ -34,7 +34,12 @@ export function parseConfigText(text: string, source: string): Loaded {
       }),
     };
   }
-  const doc: unknown = document.toJS({ maxAliasCount: 100 });
+  let doc: unknown;
+  try {
+    doc = document.toJS({ maxAliasCount: 100 });
+  } catch (err) { // an alias bomb ("Excessive alias count …") is a problem of this file, not a crash
+    return { doc: undefined, problems: [`${source}: YAML error: ${firstLine((err as Error).message)}`] };
+  }
   return { doc: doc ?? {}, problems: [] };
 }
 

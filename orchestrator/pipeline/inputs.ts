@@ -17,8 +17,6 @@ export const MAX_ID_LENGTH = 200;
 export const MAX_IMAGE_PIXELS = 89_478_485;
 // Line breaks, C0/C1 controls, and the bidirectional overrides that reorder how text is shown.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
-// Images decoded at once by the input check (sharp's decoders run on libuv's 4 threads).
-const CHECK_CONCURRENCY = 4;
 
 export interface InputImage {
   id: string;
@@ -178,24 +176,18 @@ export function oneLine(message: string): string {
   return [...new Set(message.split("\n").map((l) => l.trim()).filter(Boolean))].join("; ");
 }
 
-/** Whether each image can be used (null) or why not (a reason that follows "image PATH (id ID)"), in order. */
+/**
+ * Whether each image can be used (null) or why not (a reason that follows "image PATH (id ID)"), in order.
+ * One image at a time: libvips keeps one error and warning buffer for the process, so under concurrent
+ * decodes a message lands on another image or is lost ("Unknown error").
+ */
 async function checkImages(images: InputImage[], warn: (line: string) => void): Promise<Array<string | null>> {
-  const byPath = new Map<string, Promise<string | null>>(); // a manifest may list one file under many ids
-  const results: Array<string | null> = new Array(images.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < images.length) {
-      const i = next++;
-      const path = images[i]!.path;
-      let check = byPath.get(path);
-      if (!check) {
-        check = checkImage(path, warn);
-        byPath.set(path, check);
-      }
-      results[i] = await check;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, images.length) }, worker));
+  const byPath = new Map<string, string | null>(); // a manifest may list one file under many ids
+  const results: Array<string | null> = [];
+  for (const image of images) {
+    if (!byPath.has(image.path)) byPath.set(image.path, await checkImage(image.path, warn));
+    results.push(byPath.get(image.path)!);
+  }
   return results;
 }
 

@@ -1,16 +1,20 @@
 // Gallery thumbnails made with sharp: small PNGs as data URIs, so the report stays one self-contained file.
 import sharp from "sharp";
+import { oneLine } from "../pipeline/inputs.js";
 
 export const THUMB_SIZE = 96;
 
 /**
  * A PNG data URI of `path` fitted inside size × size: larger images are shrunk, tiny ones (synthetic
  * 48 px cells) are enlarged by a whole factor with nearest-neighbour so no detail is invented.
- * null (with a warning) when the image cannot be read.
+ * EXIF orientation is applied and an animation shows its first frame, as the worker sees the image
+ * (py-worker/c3l_worker/inputs.py load_image). null (with a warning) when the image cannot be read;
+ * every warning names the file, on one line.
  */
 export async function thumbnail(path: string, warn: (m: string) => void, size = THUMB_SIZE): Promise<string | null> {
   try {
     const image = sharp(path).rotate();
+    image.on("warning", (w: string) => warn(`thumbnail of ${path}: ${oneLine(w)}`));
     const meta = await image.metadata();
     const width = meta.autoOrient?.width ?? meta.width ?? 0;
     const longest = Math.max(width, meta.autoOrient?.height ?? meta.height ?? 0);
@@ -21,7 +25,7 @@ export async function thumbnail(path: string, warn: (m: string) => void, size = 
     const png = await resized.png({ compressionLevel: 9 }).toBuffer();
     return `data:image/png;base64,${png.toString("base64")}`;
   } catch (err) {
-    warn(`thumbnail of ${path}: ${(err as Error).message}`);
+    warn(`thumbnail of ${path}: ${oneLine((err as Error).message)}`);
     return null;
   }
 }
