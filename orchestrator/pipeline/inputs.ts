@@ -199,7 +199,9 @@ async function checkImages(images: InputImage[], warn: (line: string) => void): 
 async function checkImage(path: string, warn: (line: string) => void): Promise<string | null> {
   if (!existsSync(path)) return "does not exist";
   const warnings: string[] = [];
-  const note = (w: string) => warnings.push(oneLine(w));
+  const note = (w: string) => {
+    if (!/^read gave \d+ warnings?$/.test(w.trim())) warnings.push(oneLine(w)); // a count of the lines that follow
+  };
   try {
     const header = sharp(path, { limitInputPixels: false });
     header.on("warning", note);

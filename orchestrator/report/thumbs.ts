@@ -13,8 +13,11 @@ export const THUMB_SIZE = 96;
  */
 export async function thumbnail(path: string, warn: (m: string) => void, size = THUMB_SIZE): Promise<string | null> {
   try {
-    const image = sharp(path).rotate();
-    image.on("warning", (w: string) => warn(`thumbnail of ${path}: ${oneLine(w)}`));
+    // failOn "error" as the input check (pipeline/inputs.ts): an image the run used has a thumbnail.
+    const image = sharp(path, { failOn: "error" }).rotate();
+    image.on("warning", (w: string) => {
+      if (!/^read gave \d+ warnings?$/.test(w.trim())) warn(`thumbnail of ${path}: ${oneLine(w)}`);
+    });
     const meta = await image.metadata();
     const width = meta.autoOrient?.width ?? meta.width ?? 0;
     const longest = Math.max(width, meta.autoOrient?.height ?? meta.height ?? 0);

@@ -22,6 +22,7 @@ interface Case {
   reason?: string;
   exit?: number;
   colour?: "hue";
+  warning?: string; // a warning the input check must give about an image it keeps
   processed?: number; // how many images of the case's manifest (anchor line included) are used
 }
 
@@ -99,6 +100,12 @@ const IMAGE_BUILDERS: Record<string, (dir: string) => Promise<string>> = {
     jpeg.writeUInt16BE(1, jpeg.indexOf(Buffer.from([0xff, 0xdb])) + 2); // DQT's length field
     writeFileSync(join(dir, "bogus-marker.jpg"), jpeg);
     return "bogus-marker.jpg";
+  },
+  "extraneous-bytes-jpeg": async (dir) => {
+    const jpeg = await quadrants(32, 32).jpeg({ quality: 95 }).toBuffer();
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    writeFileSync(join(dir, "extraneous.jpg"), Buffer.concat([jpeg.subarray(0, sof), Buffer.from([1, 2, 3, 4]), jpeg.subarray(sof)]));
+    return "extraneous.jpg";
   },
   "cmyk-jpeg": async (dir) => {
     await quadrants(40, 32).toColourspace("cmyk").jpeg({ quality: 95 }).toFile(join(dir, "cmyk.jpg"));
@@ -184,7 +191,7 @@ async function buildWorld(): Promise<World> {
 type Outcome = { status: "processed"; image: InputImage } | { status: "skipped"; reason: string } | { status: "missing" };
 
 /** The input check on a manifest of an anchor image (line 1) and the case's lines. */
-async function inputCheck(world: World, name: string, lines: string[], id: string, manifest = `${name}.jsonl`): Promise<{ outcome: Outcome; images: InputImage[]; skipped: SkippedInput[]; file: string }> {
+async function inputCheck(world: World, name: string, lines: string[], id: string, manifest = `${name}.jsonl`): Promise<{ outcome: Outcome; images: InputImage[]; skipped: SkippedInput[]; warnings: string[]; file: string }> {
   const file = join(world.root, manifest);
   writeFileSync(file, [line("anchor", "imgs/ok.png"), ...lines].join("\n") + "\n");
   const warnings: string[] = [];
@@ -193,7 +200,7 @@ async function inputCheck(world: World, name: string, lines: string[], id: strin
   const image = images.find((i) => i.id === id);
   const skip = skipped.find((s) => s.id === id);
   const outcome: Outcome = image ? { status: "processed", image } : skip ? { status: "skipped", reason: skip.reason } : { status: "missing" };
-  return { outcome, images, skipped, file };
+  return { outcome, images, skipped, warnings, file };
 }
 
 interface WorkerView {
@@ -299,8 +306,9 @@ describe("the bad-input corpus", () => {
     };
     await each("image", async (c) => {
       const path = world.imageFiles.get(c.name)!;
-      const { outcome, skipped } = await inputCheck(world, c.name, [line(c.name, path)], c.name);
+      const { outcome, skipped, warnings } = await inputCheck(world, c.name, [line(c.name, path)], c.name);
       checkAllReasons(c, skipped);
+      if (c.warning && !warnings.some((w) => w.includes(path) && new RegExp(c.warning!).test(w))) fail(c, `no warning naming ${path} matches /${c.warning}/: ${JSON.stringify(warnings)}`);
       if (outcome.status !== c.expect) fail(c, `expected ${c.expect}, got ${outcome.status}${outcome.status === "skipped" ? `: ${outcome.reason}` : ""}`);
       else if (outcome.status === "skipped") checkReason(c, outcome.reason, path);
     });
