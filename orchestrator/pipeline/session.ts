@@ -44,15 +44,12 @@ export class BatchFailedError extends Error {
 
 export const GENERATOR_ID = "generator";
 
-/** Requests after which the generator in memory may no longer equal its folder. */
-const CHANGES_WEIGHTS: ReadonlySet<MessageType> = new Set<MessageType>(["setup_training", "train_step", "load_checkpoint"]);
-
 export class WorkerSession {
   private worker: WorkerLink | null = null;
   private modelDir: string | null = null;
   /** The generator in memory was trained in place (modelIsNow): it may differ from its export in the last bits. */
   private trainedInPlace = false;
-  /** The generator in memory is its folder's, untouched by training since it was loaded. */
+  /** The generator was loaded and nothing else was asked of the worker since (e.g. a restart just reloaded it). */
   private pristine = false;
   restarts = 0;
 
@@ -137,8 +134,8 @@ export class WorkerSession {
   }
 
   /**
-   * Loads `dir` even if it is the loaded one when its weights in memory may have been trained since;
-   * skips the load when they are `dir`'s as loaded (e.g. just reloaded by a restart).
+   * Loads `dir` even if it is the loaded one: its weights in memory may have been trained since. Skips
+   * the load only when the worker did nothing since loading `dir` (a restart has just reloaded it).
    */
   async reloadModel(dir: string): Promise<void> {
     if (this.modelDir === dir && this.pristine) return;
@@ -155,7 +152,7 @@ export class WorkerSession {
 
   request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]> {
     if (!this.worker) throw new Error("the worker session is not started");
-    if (CHANGES_WEIGHTS.has(type) && (content as { model_id?: string }).model_id === GENERATOR_ID) this.pristine = false;
+    if (type !== "load_model") this.pristine = false;
     return this.worker.request(type, content, timeoutMs);
   }
 
