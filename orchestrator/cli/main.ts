@@ -4,7 +4,7 @@ import { hideBin } from "yargs/helpers";
 import { ConfigError } from "../config/errors.js";
 import { EvalInputError } from "../eval/errors.js";
 import { InputError } from "../pipeline/errors.js";
-import { RunArgumentError, RunLockedError } from "../runs/errors.js";
+import { RunArgumentError, RunDamagedError, RunLockedError } from "../runs/errors.js";
 import { CertificateError, WorkerError } from "../worker/errors.js";
 import { EXIT } from "./exit-codes.js";
 
@@ -77,11 +77,13 @@ async function main(argv: string[]): Promise<number> {
       (y) => y
         .positional("run", { type: "string", demandOption: true, describe: "a run id, unique id prefix, name or path" })
         .option("force", { type: "boolean", default: false, describe: "resume despite changed inputs or config (the run keeps its own config)" })
+        .option("redo", { type: "string", describe: "run this stage and every later one again (their outputs are removed first), e.g. after a damaged file" })
         .option("runs-dir", { type: "string", default: "runs", describe: "the folder holding run folders" })
-        .example("$0 resume 20261128-101500-a1b2c3", "continue a run that was killed"),
+        .example("$0 resume 20261128-101500-a1b2c3", "continue a run that was killed")
+        .example("$0 resume 20261128-101500-a1b2c3 --redo r0-select", "redo a stage whose output was damaged, and the stages after it"),
       async (args) => {
         const { resume } = await import("./resume.js");
-        code = await resume({ run: args.run, runsDir: args["runs-dir"], force: args.force });
+        code = await resume({ run: args.run, runsDir: args["runs-dir"], force: args.force, redo: args.redo ?? null });
       },
     )
     .command(
@@ -230,7 +232,7 @@ main(hideBin(process.argv)).then(
     }
     process.stderr.write(`c3l: ${err.message}\n`);
     process.exitCode = err instanceof WorkerError ? EXIT.worker
-      : err instanceof RunArgumentError || err instanceof RunLockedError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
+      : err instanceof RunArgumentError || err instanceof RunLockedError || err instanceof RunDamagedError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
       : err instanceof InputError ? EXIT.input
       : EXIT.failure;
   },

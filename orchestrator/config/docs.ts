@@ -9,10 +9,14 @@ const GENERATED = "generated from orchestrator/config/schema.ts by `node scripts
 /** configs/default.yaml: every key at its default, each with its meaning as a comment. */
 export function renderDefaultYaml(): string {
   const lines = [
-    "# Every c3l setting at its default, each with what it means. Start a new experiment from a copy",
-    "# of this file and keep only the keys you change (missing keys take these defaults).",
-    "#   npx c3l run configs/default.yaml",
-    "#   npx c3l run configs/default.yaml generation.k=3 contrast.steps=50   # dotted overrides",
+    "# A REFERENCE LISTING, not an experiment: every c3l setting at its default, each with what it means.",
+    "# Copy the keys you need into your own config (missing keys take these defaults). Run as it is, it",
+    "# makes next to nothing: the tiny built-in smoke model was not trained on the default prompt pool",
+    "# (a real instruction-tuned checkpoint is), so few or none of its outputs parse, and a generate stage",
+    "# that parses none stops the run saying why. To run something, start from configs/quickstart.yaml",
+    "# (the main job on the embedded world) or configs/smoke.yaml (checks an install in seconds):",
+    "#   npx c3l config configs/default.yaml generation.k=3     # the resolved config, with an override",
+    "#   npx c3l run configs/quickstart.yaml",
     `# (${GENERATED}.)`,
   ];
   emitFields(SCHEMA, 0, lines);

@@ -1,6 +1,7 @@
 // Starting and resuming runs: assets and inputs are resolved and checked BEFORE a run folder or a
 // model exists, then the worker starts and the stages run. Resume refuses changed inputs or config.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { join, resolve } from "node:path";
 import { ConfigError, configToJson, configToYaml, resolveConfig, type C3lConfig } from "../config/index.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
@@ -8,21 +9,27 @@ import { RunArgumentError } from "../runs/errors.js";
 import { diffConfig } from "../runs/flatten.js";
 import { diffInputs, hashInput, type InputSpec } from "../runs/inputs.js";
 import { buildManifest } from "../runs/manifest.js";
+import { repairBookkeeping } from "../runs/repair.js";
 import { createRun, openRun, type RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import type { WorkerOptions } from "../worker/index.js";
+import type { HelloReply } from "../protocol/index.js";
 import { BUILTIN_DATA, BUILTIN_MODELS, builtinName, usesWorld } from "./builtins.js";
 import { InputError } from "./errors.js";
 import { resolveImages, type DataSource } from "./inputs.js";
-import { runStages } from "./runner.js";
+import { checkFinishedStages, runStages } from "./runner.js";
 import { runPretrain } from "./stages/pretrain.js";
 import { poolFromConfig } from "./pool-config.js";
+import { stopOnSignals } from "./stop-signals.js";
+import { optionalStages, stageSpecs } from "./stages/index.js";
 
 export interface LaunchOptions {
   argv: string[];
   log: (line: string) => void;
   /** Test hook: worker options such as a fixture command. */
   worker?: Partial<WorkerOptions>;
+  /** resume only: run this stage and every later one again */
+  redo?: string | null;
 }
 
 /** Where the run came from, so resume can tell whether the config file changed since. */
@@ -77,7 +84,11 @@ export async function startRun(configFile: string, overrides: string[], name: st
   if (early) {
     writeJsonAtomic(join(early.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
     options.log(`run ${early.id} in ${early.dir}`);
-    await pretrainOrUnlock(early, config, options.log);
+    const release = stopOnSignals(early, options.log);
+    await pretrainOrUnlock(early, config, options.log).catch((err: unknown) => {
+      release();
+      throw err;
+    });
   }
   const assets = await resolveAssets(config);
   const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists (world runs aside)
@@ -91,8 +102,11 @@ export async function startRun(configFile: string, overrides: string[], name: st
 export async function resumeRun(ref: string, runsDir: string | null, force: boolean, options: LaunchOptions): Promise<{ run: RunFolder; summary: RunSummary }> {
   const run = openRun(runsDir, ref);
   run.lock();
-  const config = run.config<C3lConfig>();
-  const changes = configChanges(run, config);
+  stopOnSignals(run, options.log); // released when the run ends (execute), or with the process
+  const config = runConfig(run, options.log);
+  repairBookkeeping(run, options.log);
+  if (options.redo) redoFrom(run, config, options.redo, options.log);
+  const changes = [...handEdits(run, config), ...configChanges(run, config)];
   if (usesWorld(config) && (changes.length === 0 || force)) await pretrainOrUnlock(run, config, options.log); // continues a killed build
   const assets = await resolveAssets(config);
   const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
@@ -105,9 +119,57 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
     options.log(`resuming ${run.id} despite changes (--force):\n${list}`);
     run.events.append({ type: "warning", message: "resumed with --force despite changes", changes });
   }
+  checkFinishedStages(run, config); // before any worker starts: a damaged finished stage stops the resume here
   const inputs = await resolveImages(assets.source);
   options.log(`resuming run ${run.id}`);
   return { run, summary: await execute(run, config, assets, inputs, options) };
+}
+
+/** config.json, the config the run was created with; a damaged one is re-derived from config.yaml (the same config as YAML). */
+function runConfig(run: RunFolder, log: (line: string) => void): C3lConfig {
+  try {
+    return run.config<C3lConfig>();
+  } catch (err) {
+    const fromYaml = readYamlConfig(run);
+    if (!fromYaml) throw new RunArgumentError(`run ${run.id} cannot resume: ${(err as Error).message}, and ${run.paths.config_yaml} cannot stand in for it`);
+    writeJsonAtomic(run.paths.config_json, fromYaml);
+    const message = `${run.paths.config_json} was damaged (${(err as Error).message}); rebuilt from ${run.paths.config_yaml}`;
+    log(`warning: ${message}`);
+    run.events.append({ type: "warning", message });
+    return fromYaml as unknown as C3lConfig;
+  }
+}
+
+function readYamlConfig(run: RunFolder): Record<string, unknown> | null {
+  try {
+    const value: unknown = parseYaml(readFileSync(run.paths.config_yaml, "utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** config.yaml is a copy for people to read: an edit there would be silently ignored (config.json rules), so it is named as a change. */
+function handEdits(run: RunFolder, config: C3lConfig): string[] {
+  const yaml = readYamlConfig(run);
+  if (!yaml) return [`${run.paths.config_yaml} no longer parses as a config (it is a copy for reading; the run uses config.json)`];
+  return diffConfig(config, yaml).map((line) =>
+    `${run.paths.config_yaml} edited by hand: ${line} (the run uses config.json; to run other settings, start a new run: c3l run ${run.paths.config_yaml})`);
+}
+
+/** Forgets `stage` and every later stage: their state files and outputs go, so they run again on resume. */
+function redoFrom(run: RunFolder, config: C3lConfig, stage: string, log: (line: string) => void): void {
+  const specs = stageSpecs(config.rounds, optionalStages(config));
+  const from = specs.findIndex((s) => s.name === stage);
+  if (from < 0) throw new RunArgumentError(`--redo ${stage}: not a stage of run ${run.id} (its stages: ${specs.map((s) => s.name).join(", ")})`);
+  for (const spec of specs.slice(from)) {
+    for (const output of spec.outputs) rmSync(join(run.dir, output), { recursive: true, force: true });
+    rmSync(join(run.dir, "models", spec.name), { recursive: true, force: true });
+    rmSync(run.statePath(spec.name), { force: true });
+  }
+  run.updateSummary({ status: "running", final: from <= specs.findIndex((s) => s.name === "filter") ? null : run.summary().final });
+  run.events.append({ type: "warning", message: `redo from ${stage}: ${specs.slice(from).map((s) => s.name).join(", ")} will run again` });
+  log(`redo: ${specs.slice(from).map((s) => s.name).join(", ")} will run again`);
 }
 
 /** The pretrain stage; a failed build releases the run's lock, so `c3l resume` can continue it. */
@@ -123,6 +185,26 @@ async function pretrainOrUnlock(run: RunFolder, config: C3lConfig, log: (line: s
 /** manifest.json's input fingerprints, for a run whose inputs were built after it began. */
 function recordInputs(run: RunFolder, specs: Record<string, InputSpec>): void {
   writeJsonAtomic(run.paths.manifest, { ...run.manifest(), inputs: Object.fromEntries(Object.entries(specs).map(([k, spec]) => [k, hashInput(spec)])) });
+}
+
+/**
+ * manifest.json's python/torch/transformers versions come from the worker's handshake, known only
+ * once a worker runs: filled in at the first start; a resume on other versions is logged as a warning.
+ */
+function recordWorkerVersions(run: RunFolder, hello: HelloReply | null, log: (line: string) => void): void {
+  if (!hello) return;
+  const manifest = run.manifest();
+  const now = { python: hello.python_version, torch: hello.torch_version, transformers: hello.transformers_version, worker: hello.worker_version, protocol: hello.protocol_version };
+  if (manifest.worker === null || Object.values(manifest.versions).includes(null)) {
+    writeJsonAtomic(run.paths.manifest, { ...manifest, versions: { ...manifest.versions, ...now }, worker: manifest.worker ?? hello });
+    return;
+  }
+  const changed = (Object.keys(now) as (keyof typeof now)[]).filter((k) => manifest.versions[k] !== now[k]).map((k) => `${k} ${manifest.versions[k]} → ${now[k]}`);
+  if (changed.length > 0) {
+    const message = `resumed on other worker versions than the run began with: ${changed.join(", ")}`;
+    log(`warning: ${message}`);
+    run.events.append({ type: "warning", message });
+  }
 }
 
 /** The config file (with the run's overrides) re-resolved and compared with the run's config. */
@@ -141,11 +223,14 @@ async function execute(run: RunFolder, config: C3lConfig, assets: Assets, inputs
     options.log(`skipped input ${skipped.id}: ${skipped.reason}`);
     run.events.append({ type: "warning", message: `skipped input ${skipped.id}: ${skipped.reason}` });
   }
+  const release = stopOnSignals(run, options.log);
   const pool = poolFromConfig({ config, workerLog: run.paths.worker_log, log: options.log, worker: options.worker });
   try {
     await pool.start();
+    recordWorkerVersions(run, pool.lead.hello, options.log);
     return await runStages({ config, run, baseModelDir: assets.modelDir, targetModelDir: assets.targetModelDir, images: inputs.images, skippedInputs: inputs.skipped, pool, log: options.log });
   } finally {
+    release();
     await pool.stop();
     run.unlock();
   }

@@ -7,6 +7,7 @@ import type { RunSummary } from "../runs/summary.js";
 import { testPause, type StageContext } from "./context.js";
 import type { InputImage, SkippedInput } from "./inputs.js";
 import type { WorkerPool } from "./pool.js";
+import { RunDamagedError } from "../runs/errors.js";
 import { optionalStages, stageSpecs } from "./stages/index.js";
 
 export interface RunnerOptions {
@@ -28,8 +29,9 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
   let modelDir = options.baseModelDir;
   const failedSamples = () => options.skippedInputs.length +
     Object.values(run.states()).reduce((n, s) => n + (s.counts.failed ?? 0), 0);
+  const specs = stageSpecs(config.rounds, optionalStages(config));
   run.updateSummary({ status: "running", failed_samples: failedSamples() });
-  for (const spec of stageSpecs(config.rounds, optionalStages(config))) {
+  for (const spec of specs) {
     const previous = run.readState(spec.name);
     if (previous?.status === "done") {
       if (spec.trainsGenerator) modelDir = (previous.extra.model_dir as string | undefined) ?? modelDir;
@@ -51,7 +53,7 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
       run.updateSummary({ status: "failed", failed_samples: failedSamples() });
       throw err;
     }
-    const done = run.finishStage(spec.name, outcome); // done, written after the stage's outputs
+    const done = run.finishStage(spec.name, { ...outcome, outputs: spec.outputs }); // done, written after the stage's outputs
     run.events.append({ type: "stage_done", stage: spec.name, seconds: done.seconds, counts: done.counts });
     log(`${spec.name}: done in ${done.seconds?.toFixed(1)} s ${JSON.stringify(done.counts)}`);
     if (spec.trainsGenerator) modelDir = (done.extra.model_dir as string | undefined) ?? modelDir;
@@ -64,4 +66,21 @@ export async function runStages(options: RunnerOptions): Promise<RunSummary> {
   const summary = run.updateSummary({ status: "done", progress: null });
   run.events.append({ type: "run_done", final_size: summary.final?.size ?? 0, failed_samples: summary.failed_samples });
   return summary;
+}
+
+/**
+ * A finished stage is trusted only while its outputs are as it left them: a truncated or edited file
+ * would silently feed later stages less (a torn JSONL line is dropped when read). Stops the run
+ * naming every damaged file and the way out.
+ */
+export function checkFinishedStages(run: RunFolder, config: C3lConfig): void {
+  for (const spec of stageSpecs(config.rounds, optionalStages(config))) {
+    if (run.readState(spec.name)?.status !== "done") continue;
+    const problems = run.checkOutputs(spec.name);
+    if (problems.length === 0) continue;
+    throw new RunDamagedError(
+      `run ${run.id} cannot resume: stage ${spec.name} finished, but its outputs changed since:\n${problems.map((p) => `  ${p}`).join("\n")}\n` +
+        `restore them, or run the stage and every later one again: c3l resume ${run.dir} --redo ${spec.name}`,
+    );
+  }
 }

@@ -14,3 +14,8 @@ export class RunArgumentError extends RunStoreError {
 export class RunLockedError extends RunStoreError {
   override name = "RunLockedError";
 }
+
+/** A finished stage's outputs differ from what it left (truncated, edited, missing): the run cannot resume as it is (exit 2). */
+export class RunDamagedError extends RunStoreError {
+  override name = "RunDamagedError";
+}

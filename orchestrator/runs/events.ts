@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { writeAll } from "./atomic.js";
 import { repairTornTail, scanJsonl, type TornLine } from "./jsonl.js";
 
-export type RunEventType = "stage_start" | "progress" | "stage_done" | "metric" | "warning" | "error" | "run_done";
+export type RunEventType = "stage_start" | "progress" | "stage_done" | "metric" | "warning" | "error" | "stopped" | "run_done";
 
 export interface RunEvent {
   type: RunEventType;

@@ -6,6 +6,7 @@ import { RunArgumentError, RunStoreError } from "./errors.js";
 import { EventLog } from "./events.js";
 import { SampleFile, type SampleReadResult, type SampleRecord } from "./jsonl.js";
 import { acquireLock } from "./lock.js";
+import { checkOutputs, fingerprintOutputs } from "./outputs.js";
 import { readManifest, type Manifest } from "./manifest.js";
 import { newRunId, parseRunId } from "./run-id.js";
 import { checkStageName, sortStages } from "./stage-names.js";
@@ -124,16 +125,26 @@ export class RunFolder {
     return state;
   }
 
-  /** Marks a running stage done: call it after the stage's outputs are written, so `done` is the last word. */
-  finishStage(stage: string, result: { counts?: Record<string, number>; extra?: Record<string, unknown> } = {}): StageState {
+  /**
+   * Marks a running stage done: call it after the stage's outputs are written, so `done` is the last
+   * word. `outputs` (paths relative to the run folder; folders end in "/") are fingerprinted into the
+   * state, and `checkOutputs` compares them on resume.
+   */
+  finishStage(stage: string, result: { counts?: Record<string, number>; extra?: Record<string, unknown>; outputs?: readonly string[] } = {}): StageState {
     return this.endStage(stage, "done", null, result);
+  }
+
+  /** One line per output of a done stage that is missing or differs from what the stage left. */
+  checkOutputs(stage: string): string[] {
+    const state = this.readState(stage);
+    return state?.outputs ? checkOutputs(this.dir, state.outputs) : [];
   }
 
   failStage(stage: string, error: string, result: { counts?: Record<string, number>; extra?: Record<string, unknown> } = {}): StageState {
     return this.endStage(stage, "failed", error, result);
   }
 
-  private endStage(stage: string, status: "done" | "failed", error: string | null, result: { counts?: Record<string, number>; extra?: Record<string, unknown> }): StageState {
+  private endStage(stage: string, status: "done" | "failed", error: string | null, result: { counts?: Record<string, number>; extra?: Record<string, unknown>; outputs?: readonly string[] }): StageState {
     const prev = this.readState(stage);
     if (prev?.status !== "running") throw new RunStoreError(`${this.id}: stage ${stage} is ${prev ? prev.status : "not started"}, not running`);
     const finished = new Date();
@@ -145,6 +156,7 @@ export class RunFolder {
       counts: { ...prev.counts, ...result.counts },
       extra: { ...prev.extra, ...result.extra },
       error,
+      ...(status === "done" && result.outputs ? { outputs: fingerprintOutputs(this.dir, result.outputs) } : {}),
     };
     this.writeState(state);
     return state;
@@ -241,6 +253,19 @@ export interface CreateRunOptions {
  */
 export function createRun(runsDir: string, options: CreateRunOptions): RunFolder {
   const root = resolve(runsDir);
+  try {
+    return createRunIn(root, options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code || !["EROFS", "EACCES", "EPERM", "ENOENT", "ENOTDIR", "ENOSPC", "EDQUOT", "EEXIST"].includes(code)) throw err;
+    throw new RunArgumentError(
+      `runs_dir ${root}: cannot create a run folder there (${code}: ${(err as Error).message.replace(/^[A-Z]+: /, "")}); ` +
+        "point runs_dir at a writable folder (the config key, or runs_dir=DIR on the command line)",
+    );
+  }
+}
+
+function createRunIn(root: string, options: CreateRunOptions): RunFolder {
   mkdirSync(root, { recursive: true });
   const now = options.now ?? new Date();
   for (let attempt = 0; attempt < 5; attempt += 1) {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic.js";
 import { RunStoreError } from "./errors.js";
+import type { FileFingerprint } from "./outputs.js";
 import { checkStageName } from "./stage-names.js";
 
 export type StageStatus = "running" | "done" | "failed";
@@ -20,6 +21,8 @@ export interface StageState {
   counts: Record<string, number>;
   extra: Record<string, unknown>;
   error: string | null;
+  /** a done stage's outputs as it left them (see outputs.ts); resume checks them before trusting the stage */
+  outputs?: Record<string, FileFingerprint>;
 }
 
 export function statePath(runDir: string, stage: string): string {
@@ -71,6 +74,7 @@ function parseStageState(path: string, text: string): StageState {
     counts: isRecord(s.counts) ? (s.counts as Record<string, number>) : {},
     extra: isRecord(s.extra) ? s.extra : {},
     error: typeof s.error === "string" ? s.error : null,
+    ...(isRecord(s.outputs) ? { outputs: s.outputs as Record<string, FileFingerprint> } : {}),
   };
 }
 

@@ -5,7 +5,8 @@ import { writeJsonAtomic } from "./atomic.js";
 import { RunStoreError } from "./errors.js";
 import type { StageStatus } from "./state.js";
 
-export type RunStatus = "running" | "done" | "failed";
+/** stopped: ended by Ctrl-C or SIGTERM, resumable (a killed run still says running; `c3l runs` lists it as stopped) */
+export type RunStatus = "running" | "done" | "failed" | "stopped";
 
 /** Distribution of I2C scores; quantiles interpolate linearly between order statistics (numpy's default); null when n = 0. */
 export interface I2CStats {
@@ -69,8 +70,8 @@ export function parseSummary(raw: unknown, where: string): RunSummary {
   const s = raw as Partial<RunSummary> | null;
   if (typeof s !== "object" || s === null || Array.isArray(s)) throw new RunStoreError(`${where}: expected a JSON object`);
   if (typeof s.run_id !== "string") throw new RunStoreError(`${where}: run_id: expected a string, got ${JSON.stringify(s.run_id)}`);
-  if (!["running", "done", "failed"].includes(s.status as string)) {
-    throw new RunStoreError(`${where}: status: expected running|done|failed, got ${JSON.stringify(s.status)}`);
+  if (!["running", "done", "failed", "stopped"].includes(s.status as string)) {
+    throw new RunStoreError(`${where}: status: expected running|done|failed|stopped, got ${JSON.stringify(s.status)}`);
   }
   const obj = <T>(v: unknown): Record<string, T> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, T>) : {});
   return {

@@ -31,7 +31,10 @@ export function runContrast(selectStage: string, generateStage: string) {
     const c = ctx.config.contrast;
     const examples = trainingExamples(ctx, selectStage, generateStage);
     if (examples.length === 0) {
-      ctx.log(`${ctx.stage}: no image has both a positive and a negative pseudo-label; the generator is not trained`);
+      const message = `${ctx.stage}: no image has both a positive and a negative pseudo-label, so the generator is NOT trained ` +
+        `(the method does nothing this round): more images, a larger generation.k, or a higher selection.neg_quantile give it examples`;
+      ctx.log(`warning: ${message}`);
+      ctx.run.events.append({ type: "warning", stage: ctx.stage, message });
       return { counts: { examples: 0, steps: 0 }, extra: { model_dir: ctx.modelDir } };
     }
     const result = await trainAndExport(ctx, {

@@ -56,7 +56,32 @@ export async function runGenerate(ctx: StageContext): Promise<StageOutcome> {
   } finally {
     out.close();
   }
-  return { counts: countGenerated([...out.read().records.values()]), extra: { workers } };
+  const records = [...out.read().records.values()];
+  const counts = countGenerated(records);
+  if (counts.generated! > 0 && counts.pairs === 0) throw new NothingParsedError(ctx, records);
+  return { counts, extra: { workers } };
+}
+
+/** A generate stage that parsed no pair at all: going on would end "done" with an empty dataset. */
+export class NothingParsedError extends Error {
+  override name = "NothingParsedError";
+
+  constructor(ctx: StageContext, records: GeneratedRecord[]) {
+    const ok = records.filter((r) => r.error === null);
+    const cut = ok.filter((r) => r.finish_reason === "length").length;
+    const reasons = new Map<string, number>();
+    for (const r of ok) if (r.parse_error) reasons.set(r.parse_error, (reasons.get(r.parse_error) ?? 0) + 1);
+    const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([reason, n]) => `${n}× ${reason}`).join("; ");
+    const example = ok.find((r) => r.text)?.text?.slice(0, 160) ?? "";
+    super(
+      `${ctx.stage}: none of the ${ok.length} generations parsed into question/answer pairs${top ? ` (${top})` : ""}, ` +
+        `so the run would end with an empty dataset; the model (${ctx.modelDir}) does not write the format the prompts ask for.\n` +
+        `  first output: ${JSON.stringify(example)}\n` +
+        `  try: generation.prompts that this model was trained to answer (builtin:smoke-llava knows only configs/smoke.yaml's prompt), ` +
+        (cut > 0 ? `a larger generation.max_new_tokens (${cut} outputs were cut at ${ctx.config.generation.max_new_tokens} tokens), ` : "") +
+        `or an instruction-tuned checkpoint; the raw outputs are in ${ctx.run.samplesPath(ctx.stage)}`,
+    );
+  }
 }
 
 function failed(id: string, prompt: string, message: string): GeneratedRecord {
