@@ -5,7 +5,8 @@
 // orchestrator restarts it and retries the batch), then every output of the two runs compared.
 //
 //   node scripts/chaos.mjs [--config configs/quickstart.yaml] [--orchestrator-kills 20] [--worker-kills 10]
-//                          [--seed S] [--keep] [--shared-cache] [--work DIR] [--report FILE] [a.b=V …]
+//                          [--seed S] [--keep] [--shared-cache] [--work DIR] [--report FILE]
+//                          [--reference KEPT_WORK] [a.b=V …]   (reuse a kept reference run, same config)
 //
 // Kill points: seeded uniform times over the reference run (seed printed; `--seed` replays). A time
 // is placed on the reference's stage timeline (segment = startup or a stage, offset inside it) and
@@ -13,7 +14,8 @@
 // (after a resume, the time since the previous kill point in that segment), or at once when the
 // chaos run is already past it. Worker kills use times inside the stages that run on the worker,
 // and hit a worker that answered its handshake, waiting (at most 2 s) for it to be running (a
-// request in flight) rather than idle between requests.
+// request in flight) rather than idle between requests; the next worker kill waits until the
+// replacement worker has moved the run on (a recorded batch or a finished stage).
 // Stdout: the verdict line `kills: …, resumed: …, identical: …, lost: …, duplicated: …`; exit 1
 // when a target is missed (every kill landed and recovered, every output identical, nothing lost
 // or duplicated). Progress and findings go to stderr; the full report to <work>/report.json.
@@ -35,7 +37,7 @@ const BUSY_WAIT_MS = 2000;
 // --- command line --------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { config: "configs/quickstart.yaml", orchestratorKills: 20, workerKills: 10, seed: null, keep: false, sharedCache: false, work: null, report: null, overrides: [] };
+  const o = { config: "configs/quickstart.yaml", orchestratorKills: 20, workerKills: 10, seed: null, keep: false, sharedCache: false, work: null, report: null, reference: null, overrides: [] };
   const value = (i, flag) => {
     if (i + 1 >= argv.length) usage(`${flag} needs a value`);
     return argv[i + 1];
@@ -49,6 +51,7 @@ function parseArgs(argv) {
     else if (a === "--seed") o.seed = count(value(i++, a), a);
     else if (a === "--work") o.work = resolve(value(i++, a));
     else if (a === "--report") o.report = resolve(value(i++, a));
+    else if (a === "--reference") o.reference = resolve(value(i++, a));
     else if (a === "--keep") o.keep = true;
     else if (a === "--shared-cache") o.sharedCache = true;
     else if (a === "--help" || a === "-h") usage(null);
@@ -60,7 +63,7 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = "usage: node scripts/chaos.mjs [--config FILE] [--orchestrator-kills N] [--worker-kills M] [--seed S] [--keep] [--shared-cache] [--work DIR] [--report FILE] [a.b=V …]";
+  const text = "usage: node scripts/chaos.mjs [--config FILE] [--orchestrator-kills N] [--worker-kills M] [--seed S] [--keep] [--shared-cache] [--work DIR] [--report FILE] [--reference KEPT_WORK] [a.b=V …]";
   if (problem) {
     process.stderr.write(`chaos: ${problem}\n${text}\n`);
     process.exit(2);
@@ -131,7 +134,7 @@ function attempt(args, env, logFile) {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const log = createWriteStream(logFile);
   log.write(`$ c3l ${args.join(" ")}\n`);
-  const a = { child, pid: child.pid, started, segments: [], lastDone: null, runDir: null, ready: new Set(), stdout: "", tail: [], exit: null };
+  const a = { child, pid: child.pid, started, segments: [], lastDone: null, runDir: null, ready: new Set(), lines: 0, readyLine: -1, progressLine: -1, stdout: "", tail: [], exit: null };
   let pending = "";
   child.stdout.on("data", (b) => { a.stdout += b; });
   child.stderr.on("data", (b) => {
@@ -145,8 +148,14 @@ function attempt(args, env, logFile) {
       if (a.tail.length > 40) a.tail.shift();
       const run = /^run (\S+) in (.+)$/.exec(line);
       if (run) a.runDir = run[2];
+      a.lines++;
       const ready = /worker pid (\d+) ready/.exec(line);
-      if (ready) a.ready.add(Number(ready[1]));
+      if (ready) {
+        a.ready.add(Number(ready[1]));
+        a.readyLine = a.lines;
+      }
+      // a recorded batch (a progress bar line) or a finished stage: the run moved on
+      if (/^[a-z0-9-]+ \[[#-]+\] \d+\/\d+/.test(line) || /^[a-z0-9-]+: done in /.test(line)) a.progressLine = a.lines;
       const enter = /^([a-z0-9-]+): (?:starting|resuming \(attempt \d+\))$/.exec(line) ?? /^(pretrain): (?:building the world|the world is built already)/.exec(line);
       if (enter) a.segments.push({ name: enter[1], t });
       if (/^[a-z0-9-]+: done in /.test(line)) a.lastDone = t;
@@ -237,6 +246,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
     const a = attempt(args, env, join(dirs.logs, `attempt-${String(n).padStart(2, "0")}.log`));
     attempts.push(a);
     let killedByUs = false;
+    let lastWorkerKillLine = -1;
     const firedHere = [];
     /** The segment this attempt is in (by its last start line; none yet: startup) and when it entered it. */
     const where = () => {
@@ -277,6 +287,9 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
       }
       // A worker kill: inside a stage on the worker (or, past them all, whatever worker is left), once it is busy.
       if (!segs[seg].worker && segs.some((s, i) => i > seg && s.worker)) { await Promise.race([a.done, sleep(10)]); continue; }
+      // After a worker kill, the next one waits for its replacement to move the run on: kills of one
+      // batch worker.max_attempts times in a row fail the run by design, which tests nothing new.
+      if (lastWorkerKillLine >= 0 && !(a.readyLine > lastWorkerKillLine && a.progressLine > a.readyLine)) { await Promise.race([a.done, sleep(10)]); continue; }
       // Only a worker that answered its handshake: one still starting up has no request in flight.
       const target = workersOf(a.pid).find((p) => a.ready.has(p.pid));
       if (!target) { await Promise.race([a.done, sleep(10)]); continue; }
@@ -285,6 +298,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
       if (a.exit !== null) break;
       const busy = procState(target.pid) === "R";
       try { process.kill(target.pid, "SIGKILL"); } catch { continue; }
+      lastWorkerKillLine = a.lines;
       queue.shift();
       const at = (Date.now() - a.started) / 1000;
       const landed = segs[where().seg].name;
@@ -507,6 +521,27 @@ function compareFiles(items, dirA, dirB, files, rootsA, rootsB, drop, label = ""
   }
 }
 
+/** The uninterrupted run; its timeline is saved to <work>/reference.json for `--reference`. */
+async function runReference(o, dirs, envFor, work) {
+  say(`reference run${o.sharedCache ? "" : ` (private builtin cache ${dirs.cache})`}…`);
+  const ref = attempt(["run", dirs.config, ...o.overrides, `runs_dir=${dirs.runs}`, "--name", "reference"], envFor(dirs), join(dirs.logs, "run.log"));
+  const exit = await ref.done;
+  if (exit.code !== 0) {
+    say(`the reference run failed (exit ${exit.code ?? exit.signal}); its last lines:\n${ref.tail.join("\n")}`);
+    process.exit(1);
+  }
+  const saved = { refRun: findRun(dirs.runs), refSeconds: exit.seconds, segs: timeline(ref) };
+  writeFileSync(join(work, "reference.json"), `${JSON.stringify(saved, null, 2)}\n`);
+  return saved;
+}
+
+/** A kept reference (`--reference WORK` of an earlier `--keep` run): its run folder and timeline, not run again. */
+function readReference(work) {
+  const file = join(work, "reference.json");
+  if (!existsSync(file)) usage(`--reference ${work}: no reference.json there (a work folder kept by --keep holds one)`);
+  return readJson(file);
+}
+
 // --- main ------------------------------------------------------------------------------------
 
 async function main() {
@@ -524,24 +559,14 @@ async function main() {
     writeFileSync(copy, readFileSync(config));
     return { root: d, runs: join(d, "runs"), logs: join(d, "logs"), config: copy, cache: o.sharedCache ? null : join(d, "builtin") };
   };
-  const refDirs = dir("reference");
   const chaosDirs = dir("chaos");
   const envFor = (d) => (d.cache ? { C3L_BUILTIN_DIR: d.cache } : {});
-
-  say(`reference run${o.sharedCache ? "" : ` (private builtin cache ${refDirs.cache})`}…`);
-  const ref = attempt(["run", refDirs.config, ...o.overrides, `runs_dir=${refDirs.runs}`, "--name", "reference"], envFor(refDirs), join(refDirs.logs, "run.log"));
-  const refExit = await ref.done;
-  if (refExit.code !== 0) {
-    say(`the reference run failed (exit ${refExit.code ?? refExit.signal}); its last lines:\n${ref.tail.join("\n")}`);
-    process.exit(1);
-  }
-  const refRun = findRun(refDirs.runs);
-  const segs = timeline(ref);
-  say(`reference: ${refExit.seconds.toFixed(1)} s; timeline ${segs.map((s) => `${s.name} ${s.start.toFixed(1)}-${s.end.toFixed(1)}`).join(", ")}`);
+  const { refRun, refSeconds, segs } = o.reference ? readReference(o.reference) : await runReference(o, dir("reference"), envFor, work);
+  say(`reference: ${refSeconds.toFixed(1)} s; timeline ${segs.map((s) => `${s.name} ${s.start.toFixed(1)}-${s.end.toFixed(1)}`).join(", ")}`);
   const events = schedule(segs, o);
   say(`kill points (reference seconds): ${events.map((e) => `${e.kind[0]}${e.t.toFixed(2)}`).join(" ")}`);
 
-  const attemptTimeout = Math.max(120, 4 * refExit.seconds);
+  const attemptTimeout = Math.max(120, 4 * refSeconds);
   const chaos = await chaosRun(o, segs, events, chaosDirs, envFor(chaosDirs), attemptTimeout);
   const worldOf = (runDir) => {
     try { return readJson(join(runDir, "state", "pretrain.json")).extra.world_dir ?? null; } catch { return null; }
@@ -565,7 +590,7 @@ async function main() {
   for (const i of result.items.filter((x) => !x.identical)) say(`DIFFERS ${i.name}: ${i.difference}`);
   const report = {
     ok, seed: o.seed, config, overrides: o.overrides, counts,
-    reference: { run_dir: refRun, seconds: refExit.seconds, timeline: segs },
+    reference: { run_dir: refRun, seconds: refSeconds, timeline: segs },
     chaos: { run_dir: chaos.runDir, seconds: chaos.attempts.reduce((n, a) => n + (a.exit?.seconds ?? 0), 0), attempts: chaos.attempts.length, missed: chaos.missed },
     kills: chaos.kills, crashes: chaos.crashes, compared: result.items, excluded: EXCLUDED, work,
   };
