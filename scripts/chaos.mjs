@@ -15,7 +15,9 @@
 // chaos run is already past it. Worker kills use times inside the stages that run on the worker,
 // and hit a worker that answered its handshake, waiting (at most 2 s) for it to be running (a
 // request in flight) rather than idle between requests; the next worker kill waits until the
-// replacement worker has moved the run on (a recorded batch or a finished stage).
+// replacement worker has moved the run past the point of the last one (progress beyond it, or a
+// stage started or finished): kills of one batch worker.max_attempts times in a row fail that
+// batch by design.
 // Stdout: the verdict line `kills: …, resumed: …, identical: …, lost: …, duplicated: …`; exit 1
 // when a target is missed (every kill landed and recovered, every output identical, nothing lost
 // or duplicated). Progress and findings go to stderr; the full report to <work>/report.json.
@@ -134,7 +136,7 @@ function attempt(args, env, logFile) {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const log = createWriteStream(logFile);
   log.write(`$ c3l ${args.join(" ")}\n`);
-  const a = { child, pid: child.pid, started, segments: [], lastDone: null, runDir: null, ready: new Set(), lines: 0, readyLine: -1, progressLine: -1, stdout: "", tail: [], exit: null };
+  const a = { child, pid: child.pid, started, segments: [], progress: [], doneStages: new Set(), lastDone: null, runDir: null, ready: new Set(), lines: 0, readyLine: -1, stdout: "", tail: [], exit: null };
   let pending = "";
   child.stdout.on("data", (b) => { a.stdout += b; });
   child.stderr.on("data", (b) => {
@@ -154,11 +156,15 @@ function attempt(args, env, logFile) {
         a.ready.add(Number(ready[1]));
         a.readyLine = a.lines;
       }
-      // a recorded batch (a progress bar line) or a finished stage: the run moved on
-      if (/^[a-z0-9-]+ \[[#-]+\] \d+\/\d+/.test(line) || /^[a-z0-9-]+: done in /.test(line)) a.progressLine = a.lines;
       const enter = /^([a-z0-9-]+): (?:starting|resuming \(attempt \d+\))$/.exec(line) ?? /^(pretrain): (?:building the world|the world is built already)/.exec(line);
       if (enter) a.segments.push({ name: enter[1], t });
-      if (/^[a-z0-9-]+: done in /.test(line)) a.lastDone = t;
+      const done = /^([a-z0-9-]+): done in /.exec(line);
+      if (done) {
+        a.lastDone = t;
+        a.doneStages.add(done[1]);
+      }
+      const p = progressOf(line);
+      if (p) a.progress.push({ ...p, t, line: a.lines });
     }
   });
   a.done = new Promise((res) => child.on("close", (code, signal) => {
@@ -171,6 +177,16 @@ function attempt(args, env, logFile) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const PRETRAIN_PHASES = ["ground", "align", "generator"];
+
+/** A progress line's stage and position: the world builder's `phase: step N/T`, a stage's progress bar `N/T`. */
+function progressOf(line) {
+  const world = /^pretrain: (ground|align|generator): step (\d+)\//.exec(line);
+  if (world) return { name: "pretrain", value: PRETRAIN_PHASES.indexOf(world[1]) * 1e6 + Number(world[2]) };
+  const bar = /^([a-z0-9-]+) \[[#-]+\] (\d+)\/\d+/.exec(line);
+  return bar ? { name: bar[1], value: Number(bar[2]) } : null;
+}
+
 // --- the reference and the kill points ---------------------------------------------------------
 
 /** The reference's timeline: startup, then each stage from its start line to the next one (the last to its done line). */
@@ -180,15 +196,23 @@ function timeline(ref) {
   for (let i = 0; i < segs.length; i++) {
     segs[i].end = i + 1 < segs.length ? segs[i + 1].start : ref.lastDone;
     segs[i].worker = WORKER_STAGE.test(segs[i].name);
+    segs[i].progress = ref.progress.filter((p) => p.name === segs[i].name && p.t >= segs[i].start && p.t < segs[i].end).map(({ value, t }) => ({ value, t }));
   }
   return segs;
 }
 
-/** Where reference time `t` falls: the segment's index and the offset inside it. */
+/**
+ * Where reference time `t` falls: the segment, the offset inside it, and the last progress line
+ * before it (`p`: its position, `dt`: seconds after it; `pNext`: the next line's position), so a
+ * slower or faster chaos run is killed at the same point of the work, not of the clock.
+ */
 function place(segs, t) {
   const i = segs.findIndex((s) => t >= s.start && t < s.end);
   const k = i < 0 ? segs.length - 1 : i;
-  return { seg: k, offset: t - segs[k].start };
+  const progress = segs[k].progress ?? [];
+  const before = progress.filter((p) => p.t <= t).at(-1);
+  const after = progress.find((p) => p.t > t);
+  return { seg: k, offset: t - segs[k].start, p: before ? before.value : null, dt: before ? t - before.t : t - segs[k].start, pNext: after ? after.value : null };
 }
 
 function schedule(segs, o) {
@@ -210,7 +234,7 @@ function schedule(segs, o) {
       u -= w.end - w.start;
     }
     const offset = Math.min(u, s.end - s.start);
-    events.push({ kind: "worker", t: s.start + offset, seg: segs.indexOf(s), offset });
+    events.push({ kind: "worker", t: s.start + offset, ...place(segs, s.start + offset) });
   }
   return events.sort((a, b) => a.t - b.t).map((e, i) => ({ index: i + 1, ...e }));
 }
@@ -225,6 +249,37 @@ function findRun(runsDir) {
   return runs.length ? join(runsDir, runs[0]) : null;
 }
 
+/**
+ * Whether the chaos attempt, in the event's segment since `entered`, has reached the event's point:
+ * `dt` seconds after its progress line `p` (the first line at or past it), or at once when it is
+ * past the next one. Before the segment's first progress line, `dt` counts from entering it (less
+ * the part an earlier attempt already spent there).
+ */
+function reached(a, name, ev, now, entered, base) {
+  if (ev.p === null) {
+    const mine = a.progress.filter((p) => p.name === name && p.t >= entered);
+    if (mine.length && ev.pNext !== null && mine.at(-1).value >= ev.pNext) return true;
+    const from = base && base.seg === ev.seg ? base.dt : 0;
+    return now - entered >= ev.dt - from;
+  }
+  const mine = a.progress.filter((p) => p.name === name && p.t >= entered);
+  const at = mine.find((p) => p.value >= ev.p);
+  if (!at) return false;
+  if (ev.pNext !== null && mine.at(-1).value >= ev.pNext) return true;
+  return now - at.t >= ev.dt;
+}
+
+/**
+ * Whether the run got past the point of the last worker kill: a replacement worker answered its
+ * handshake and then a stage started or finished, or the killed stage's progress passed where it
+ * stood at the kill (a training stage restored from a checkpoint reports less for a while).
+ */
+function movedOn(a, kill) {
+  if (a.readyLine <= kill.line) return false;
+  if (a.segments.length > kill.segments || a.doneStages.size > kill.dones) return true;
+  return a.progress.some((p) => p.line > kill.line && p.name === kill.stage && p.value > kill.value);
+}
+
 async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
   const kills = [];
   const crashes = [];
@@ -232,7 +287,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
   let resumed = 0; // attempts started after a kill or crash: `c3l resume`, or `c3l run` again when no run folder existed yet
   let reruns = 0;
   const queue = [...events];
-  let base = null; // {seg, offset}: the reference point where the previous attempt stopped
+  let base = null; // {seg, dt}: where the previous attempt stopped, when before the segment's first progress line
   let runDir = null;
   const done = (finalExit) => ({ kills, crashes, attempts, resumed, reruns, runDir, missed: queue.map((e) => e.index), finalExit });
   for (let n = 1; ; n++) {
@@ -246,7 +301,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
     const a = attempt(args, env, join(dirs.logs, `attempt-${String(n).padStart(2, "0")}.log`));
     attempts.push(a);
     let killedByUs = false;
-    let lastWorkerKillLine = -1;
+    let lastWorkerKill = null; // {line, stage, value, segments, dones}: where the last worker kill left the run
     const firedHere = [];
     /** The segment this attempt is in (by its last start line; none yet: startup) and when it entered it. */
     const where = () => {
@@ -270,8 +325,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
       if (!ev) { await Promise.race([a.done, sleep(200)]); continue; }
       const now = (Date.now() - a.started) / 1000;
       const { seg, entered } = where();
-      const from = base && base.seg === ev.seg ? base.offset : 0;
-      const due = seg > ev.seg || (seg === ev.seg && now - entered >= ev.offset - from);
+      const due = seg > ev.seg || (seg === ev.seg && reached(a, segs[seg].name, ev, now, entered, base)) || a.doneStages.has(segs[ev.seg].name);
       if (!due) { await Promise.race([a.done, sleep(10)]); continue; }
       if (ev.kind === "orchestrator") {
         try { process.kill(-a.pid, "SIGKILL"); } catch { /* exited meanwhile */ }
@@ -282,14 +336,14 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
         const existed = Boolean(runDir ?? findRun(dirs.runs));
         kills.push({ ...ev, attempt: n, landed_in: segs[seg].name, at_s: +now.toFixed(3), run_folder_existed: existed, recovered: true });
         say(`kill ${ev.index}/${events.length}: orchestrator (process group ${a.pid}) ${now.toFixed(2)} s into attempt ${n}, in ${segs[seg].name} (reference ${ev.t.toFixed(2)} s: ${segs[ev.seg].name} +${ev.offset.toFixed(2)} s)${existed ? "" : "; no run folder yet: run again"}`);
-        base = { seg, offset: seg === ev.seg ? ev.offset : 0 };
+        base = { seg, dt: seg === ev.seg && ev.p === null ? ev.dt : 0 };
         break;
       }
       // A worker kill: inside a stage on the worker (or, past them all, whatever worker is left), once it is busy.
       if (!segs[seg].worker && segs.some((s, i) => i > seg && s.worker)) { await Promise.race([a.done, sleep(10)]); continue; }
       // After a worker kill, the next one waits for its replacement to move the run on: kills of one
       // batch worker.max_attempts times in a row fail the run by design, which tests nothing new.
-      if (lastWorkerKillLine >= 0 && !(a.readyLine > lastWorkerKillLine && a.progressLine > a.readyLine)) { await Promise.race([a.done, sleep(10)]); continue; }
+      if (lastWorkerKill && !movedOn(a, lastWorkerKill)) { await Promise.race([a.done, sleep(10)]); continue; }
       // Only a worker that answered its handshake: one still starting up has no request in flight.
       const target = workersOf(a.pid).find((p) => a.ready.has(p.pid));
       if (!target) { await Promise.race([a.done, sleep(10)]); continue; }
@@ -298,7 +352,8 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
       if (a.exit !== null) break;
       const busy = procState(target.pid) === "R";
       try { process.kill(target.pid, "SIGKILL"); } catch { continue; }
-      lastWorkerKillLine = a.lines;
+      const stage = segs[where().seg].name;
+      lastWorkerKill = { line: a.lines, stage, value: Math.max(-1, ...a.progress.filter((p) => p.name === stage).map((p) => p.value)), segments: a.segments.length, dones: a.doneStages.size };
       queue.shift();
       const at = (Date.now() - a.started) / 1000;
       const landed = segs[where().seg].name;
@@ -320,7 +375,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
       say(`attempt ${n} FAILED by itself (exit ${exit.code ?? exit.signal}) in ${segs[seg].name}${firedHere.length ? ` after worker kill(s) ${firedHere.map((k) => k.index).join(", ")}` : ""}; log ${join(dirs.logs, `attempt-${String(n).padStart(2, "0")}.log`)}; its last lines:\n${a.tail.slice(-15).join("\n")}`);
       if (crashes.length > 5) return done(exit);
       const last = firedHere.filter((k) => k.seg === seg).at(-1);
-      base = { seg, offset: last ? last.offset : 0 };
+      base = { seg, dt: last && last.p === null ? last.dt : 0 };
     }
   }
 }
@@ -374,6 +429,15 @@ function diff(a, b, path = "") {
 function readJson(path) {
   // Python's json writes NaN/Infinity: read them as null.
   return JSON.parse(readFileSync(path, "utf8").replace(/(?<=[:\[,]\s*)(?:NaN|-?Infinity)(?=\s*[,\]}])/g, "null"));
+}
+
+function parses(path) {
+  try {
+    readJson(path);
+    return true;
+  } catch {
+    return false; // e.g. POPE's question files: JSON lines named .json
+  }
 }
 
 /** A JSONL sample file: records by id, ids written twice, a torn last line. */
@@ -511,7 +575,7 @@ function compareFiles(items, dirA, dirB, files, rootsA, rootsB, drop, label = ""
     if (rel.endsWith(".safetensors")) {
       const d = diff(tensors(a), tensors(b));
       items.push({ name, identical: d === null, ...(d ? { difference: d } : {}) });
-    } else if (rel.endsWith(".json")) {
+    } else if (rel.endsWith(".json") && parses(a)) {
       const d = diff(omit(normalize(readJson(a), rootsA), drop), omit(normalize(readJson(b), rootsB), drop));
       items.push({ name, identical: d === null, ...(d ? { difference: d } : {}) });
     } else {
@@ -539,7 +603,17 @@ async function runReference(o, dirs, envFor, work) {
 function readReference(work) {
   const file = join(work, "reference.json");
   if (!existsSync(file)) usage(`--reference ${work}: no reference.json there (a work folder kept by --keep holds one)`);
-  return readJson(file);
+  const saved = readJson(file);
+  // A reference.json without progress points: the world builder's lines from the run's events.jsonl.
+  const pre = saved.segs.find((s) => s.name === "pretrain");
+  if (pre && !pre.progress) {
+    const events = readFileSync(join(saved.refRun, "events.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const start = events.find((e) => e.type === "stage_start" && e.stage === "pretrain");
+    pre.progress = events.filter((e) => e.type === "progress" && e.stage === "pretrain" && e.message)
+      .map((e) => ({ p: progressOf(`pretrain: ${e.message}`), t: pre.start + (Date.parse(e.t) - Date.parse(start.t)) / 1000 }))
+      .filter((x) => x.p && x.t < pre.end).map((x) => ({ value: x.p.value, t: x.t }));
+  }
+  return saved;
 }
 
 // --- main ------------------------------------------------------------------------------------
