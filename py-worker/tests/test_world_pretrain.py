@@ -8,7 +8,7 @@ from c3l_worker.models import load_model
 from c3l_worker.tiny_llava import build_tiny_llava
 from c3l_worker.world import language
 from c3l_worker.world.build import build_world, normalise_params
-from c3l_worker.world.pretrain import PhaseSettings, Pretrainer, PretrainSettings, SceneBank
+from c3l_worker.world.pretrain import PhaseSettings, Pretrainer, PretrainSettings, SceneBank, run_phase
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,18 @@ def test_resumed_pretraining_equals_an_uninterrupted_one(model_dir, tmp_path, ph
     assert straight == pytest.approx(resumed, abs=1e-6)
     assert max((params[n] - params_resumed[n]).abs().max().item() for n in params) < 1e-6
     assert straight[-1] != straight[0]  # it trains
+
+
+def test_a_phase_resumed_after_its_last_checkpoint_reports_the_same_stats(model_dir, tmp_path):
+    # The chaos suite (scripts/chaos.mjs) found world.json's final losses null after a build killed
+    # between a phase's last checkpoint and the end of the build: the recent losses now travel with it.
+    s = settings(4)
+    loaded = load_model(model_dir)
+    straight = run_phase(loaded, SceneBank(loaded, 0, s.train_scenes), s, "align", tmp_path)
+    loaded = load_model(model_dir)  # a fresh process finds the phase's final checkpoint
+    resumed = run_phase(loaded, SceneBank(loaded, 0, s.train_scenes), s, "align", tmp_path)
+    assert straight["final_loss_lm"] is not None
+    assert resumed == straight
 
 
 def test_world_build_is_cached_and_refuses_unknown_parameters(tmp_path):

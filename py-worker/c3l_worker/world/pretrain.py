@@ -142,6 +142,7 @@ class Pretrainer:
         trained = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trained, lr=self.phase_settings.lr, weight_decay=0.0)
         self.step = 0
+        self.recent: list[dict] = []  # the last 50 steps' losses (saved with checkpoints)
         self._projected: list[torch.Tensor] = []
         self._hook = loaded.family.projector(model).register_forward_hook(lambda _m, _i, out: self._projected.append(out))
 
@@ -238,7 +239,9 @@ class Pretrainer:
         state = self.optimizer.state_dict()
         save_file({f"{i}.{k}": v.contiguous() for i, s in state["state"].items() for k, v in s.items()},
                   tmp / "optimizer.safetensors")
-        (tmp / "state.json").write_text(json.dumps({"phase": self.phase, "step": self.step, "param_groups": state["param_groups"]}))
+        # `recent`: the last steps' losses, so a resumed phase reports the stats an uninterrupted one does
+        (tmp / "state.json").write_text(json.dumps({"phase": self.phase, "step": self.step, "param_groups": state["param_groups"],
+                                                    "recent": self.recent}))
         shutil.rmtree(directory, ignore_errors=True)
         os.rename(tmp, directory)
 
@@ -254,6 +257,7 @@ class Pretrainer:
             state.setdefault(int(index), {})[name] = value
         self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
         self.step = meta["step"]
+        self.recent = list(meta.get("recent", []))
 
 
 def run_phase(loaded: LoadedModel, bank: SceneBank, settings: PretrainSettings, phase: str, work: Path,
@@ -264,11 +268,12 @@ def run_phase(loaded: LoadedModel, bank: SceneBank, settings: PretrainSettings, 
     if (ckpt / "state.json").is_file():
         trainer.load(ckpt)
         progress(f"{phase}: resuming at step {trainer.step}/{trainer.phase_settings.steps}")
-    started, recent = time.perf_counter(), []
+    started = time.perf_counter()
     first = trainer.step
     while trainer.step < trainer.phase_settings.steps:
         stats = trainer.train_step()
-        recent = (recent + [stats])[-50:]
+        trainer.recent = (trainer.recent + [stats])[-50:]
+        recent = trainer.recent
         if trainer.step % settings.checkpoint_every == 0 or trainer.step == trainer.phase_settings.steps:
             trainer.save(ckpt)
         if trainer.step % 50 == 0 or trainer.step == trainer.phase_settings.steps:
@@ -277,6 +282,6 @@ def run_phase(loaded: LoadedModel, bank: SceneBank, settings: PretrainSettings, 
             progress(f"{phase}: step {trainer.step}/{trainer.phase_settings.steps} loss {mean('loss'):.3f} "
                      f"(lm {mean('loss_lm'):.3f}, aux {mean('loss_aux'):.3f}) {rate:.1f} steps/s")
     trainer.close()
-    tail = recent[-20:]  # empty when a resumed phase was already finished: no losses to report
+    tail = trainer.recent[-20:]  # restored with the checkpoint, so equal whether or not the phase was resumed
     mean = (lambda k: round(sum(s[k] for s in tail) / len(tail), 4)) if tail else (lambda k: None)
     return {"steps": trainer.step, "final_loss_lm": mean("loss_lm"), "final_loss_aux": mean("loss_aux")}
