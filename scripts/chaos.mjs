@@ -9,10 +9,12 @@
 //                          [--reference KEPT_WORK] [a.b=V …]   (reuse a kept reference run, same config)
 //
 // Kill points: seeded uniform times over the reference run (seed printed; `--seed` replays). A time
-// is placed on the reference's stage timeline (segment = startup or a stage, offset inside it) and
-// fired in the chaos run when that run reaches the same segment and has spent the same time in it
-// (after a resume, the time since the previous kill point in that segment), or at once when the
-// chaos run is already past it. Worker kills use times inside the stages that run on the worker,
+// is placed on the reference's stage timeline (segment = startup or a stage) after the segment's
+// last progress line before it (a world builder step, a progress bar), and fired in the chaos run
+// that long after the chaos run prints the same progress in the same segment (before any progress
+// line: that long after entering the segment, less what an earlier attempt spent there), or at once
+// when the chaos run is already past it (past the next progress line, the stage's done line, or
+// in a later segment). A kill before the run folder exists is followed by `c3l run` again. Worker kills use times inside the stages that run on the worker,
 // and hit a worker that answered its handshake, waiting (at most 2 s) for it to be running (a
 // request in flight) rather than idle between requests; the next worker kill waits until the
 // replacement worker has moved the run past the point of the last one (progress beyond it, or a
