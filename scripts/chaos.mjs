@@ -388,7 +388,7 @@ async function chaosRun(o, segs, events, dirs, env, attemptTimeout) {
 const EXCLUDED = {
   "summary.json": "only status, final, i2c, metrics, failed_samples and each stage's status and counts are compared (timings, timestamps, run id, name, progress are not)",
   "state/*.json": "only status and counts are compared (started_at, finished_at, seconds, attempts, error, extra: model paths, per-worker counts, cached, build_seconds)",
-  "eval/results.json": "created_at, versions (git commit and dirty flag: other commits land meanwhile), source.prompts (how many answers came from the prediction cache)",
+  "eval/results.json": "created_at, versions (git commit and dirty flag: other commits land meanwhile), source.prompts (how many answers came from the prediction cache), source.cache.sha256 (the cache file's digest: its lines hold request_sha256, below)",
   "samples/evaluate-cache.jsonl": "request_sha256 (hashes the evaluated model's folder path, which is the run's own)",
   "world/world.json": "build_seconds and every *seconds* key",
   "everywhere": "the run folder's and the world folder's absolute paths (replaced by <run> and <world>); not compared at all: events.jsonl, worker.log, manifest.json (argv, host, time), source.json, lock, checkpoints/ (their effect is in the exported weights and the training records)",
@@ -554,7 +554,11 @@ function compare(refDir, chaosDir, refWorld, chaosWorld) {
     bothJson(`state/${f}`, (s) => ({ status: s.status, counts: s.counts }));
   }
   if (existsSync(join(refDir, "eval", "results.json"))) {
-    bothJson("eval/results.json", (r) => { const { created_at, versions, ...rest } = r; return { ...rest, source: omit(rest.source, (k) => k === "prompts") }; });
+    bothJson("eval/results.json", (r) => {
+      const { created_at, versions, ...rest } = r;
+      const { prompts, cache, ...source } = rest.source ?? {};
+      return { ...rest, source: { ...source, cache: cache && { path: cache.path, bytes: cache.bytes } } };
+    });
   }
   for (const f of filesUnder(join(refDir, "grade"))) {
     if (f.endsWith(".json")) bothJson(`grade/${f}`, (g) => g);
