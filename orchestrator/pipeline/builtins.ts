@@ -5,10 +5,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import { canonicalJson, getDotted } from "../runs/flatten.js";
+import { isLockLive } from "../runs/lock.js";
 import { PROJECT_ROOT, workerPython } from "../worker/index.js";
 
 // C3L_BUILTIN_DIR moves it (a private world for one run, e.g. the chaos suite's real pretrain kills).
@@ -98,15 +100,13 @@ export async function buildWorld(world: WorldConfig, options: WorldBuildOptions 
   }
 }
 
-/** Alive on this host (EPERM: alive, another user's). */
+/**
+ * Alive on this host, read as the run lock reads it (runs/lock.ts): a killed builder not yet reaped
+ * (a zombie) is gone, so a resume right after a kill does not wait on it.
+ */
 function alive(pid: unknown): boolean {
   if (typeof pid !== "number" || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return isLockLive({ pid, host: hostname(), started_at: "" });
 }
 
 /**
