@@ -60,7 +60,8 @@ def test_a_phase_resumed_after_its_last_checkpoint_reports_the_same_stats(model_
 
 
 def test_world_build_is_cached_and_refuses_unknown_parameters(tmp_path):
-    params = {"pool_images": 4, "bench_images": 4, "pretrain": {"train_scenes": 8, "align_steps": 2, "generator_steps": 2, "batch_size": 2}}
+    params = {"pool_images": 4, "bench_images": 4,
+              "pretrain": {"train_scenes": 8, "ground_steps": 2, "align_steps": 2, "generator_steps": 2, "batch_size": 2}}
     out = build_world(tmp_path / "w", params)
     marker = json.loads((out / "world.json").read_text())
     assert marker["stats"]["generator"]["steps"] == 2

@@ -73,7 +73,7 @@ describe("the smoke pipeline on two local workers", () => {
   }, 120_000);
 
   test("a worker SIGKILLed mid-score: its batch is re-queued, it is restarted, the dataset is identical", async () => {
-    const child = c3l(["run", config, `runs_dir=${runsDir}`, ...SMALL, "workers.local=2", "--name", "killed"], { C3L_TEST_PAUSE_MS: "300" });
+    const child = c3l(["run", config, `runs_dir=${runsDir}`, ...SMALL, "workers.local=2", "--name", "killed"], { C3L_TEST_PAUSE_MS: "150" });
     let pid = 0;
     child.all!.on("data", (chunk: Buffer) => {
       const m = /\[local-1\] worker: worker pid (\d+) ready/.exec(chunk.toString());

@@ -165,7 +165,9 @@ describe("c3l worker with RemoteWorker over CURVE", () => {
     expect(error.message).toContain(`worker at ${endpoint}`);
     expect(error.message).toContain("no reply");
     expect(error.message).toContain("serverPublicKey and clientKeyFile");
-    expect(await waitFor(() => log.includes("the client did not use CURVE"), 5_000)).toBe(true);
+    // Which side sees the mechanism mismatch first is a race: on a loaded machine the client hangs up
+    // first and the worker logs a broken-off handshake instead. Either is a logged refusal.
+    expect(await waitFor(() => log.includes("the client did not use CURVE") || log.includes("the handshake broke off"), 5_000)).toBe(true);
   });
 
   test("a client without keys is told a remote address needs them, before anything is sent", async () => {
