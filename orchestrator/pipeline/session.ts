@@ -181,7 +181,7 @@ export class WorkerSession {
 
   /**
    * Kills and restarts the worker, then reloads the generator it had. A worker that dies again while
-   * reloading is restarted again (maxAttempts reloads in all) before the last failure is thrown.
+   * starting or reloading is restarted again (maxAttempts tries in all) before the last failure is thrown.
    */
   async restart(): Promise<void> {
     if (!this.worker) throw new Error("the worker session is not started");
@@ -191,14 +191,16 @@ export class WorkerSession {
     this.modelDir = null;
     for (let n = 1; ; n++) {
       this.restarts++;
-      await worker.restart!();
-      if (!dir) return;
+      let starting = true;
       try {
-        await this.load(dir);
+        await worker.restart!();
+        starting = false;
+        if (dir) await this.load(dir);
         return;
       } catch (err) {
         if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || n >= this.options.maxAttempts) throw err;
-        this.options.log(`reloading ${dir} after a restart: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+        const what = starting ? "starting a new worker" : `reloading ${dir} after a restart`;
+        this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
       }
     }
   }

@@ -1,6 +1,7 @@
 // The pipeline's worker session: a failing batch is retried on a restarted worker, and given up
 // (BatchFailedError, recorded as failed by the stage) after max_attempts.
 import { describe, expect, test } from "@jest/globals";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchFailedError, WorkerSession } from "../../orchestrator/pipeline/session.js";
 import { fixtureCommand, tempDir } from "../worker/helpers.js";
@@ -45,6 +46,25 @@ describe("worker session retries", () => {
       expect(s.restarts).toBe(1);
       expect(logs[0]).toMatch(/attempt 1\/3 failed: .*got no reply within 500 ms/);
     } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
+  test("a restarted worker killed during start-up (before its handshake) is started again, not the end of the run", async () => {
+    const logs: string[] = [];
+    const starts = tempDir();
+    process.env.C3L_TEST_STARTS_DIR = starts;
+    process.env.C3L_TEST_DIE_ON_STARTS = "2";
+    const s = session("dies_on_some_starts", logs);
+    try {
+      await s.start();
+      const reply = await s.withRetries("r0-generate chunk 0", () => s.request("echo", { payload: 5 }));
+      expect(reply.payload).toBe(5); // served by the third launch
+      expect(readFileSync(join(starts, "starts"), "utf8")).toBe("3");
+      expect(logs.some((l) => /starting a new worker: attempt 1\/3 failed: .*SIGKILL/.test(l))).toBe(true);
+    } finally {
+      delete process.env.C3L_TEST_STARTS_DIR;
+      delete process.env.C3L_TEST_DIE_ON_STARTS;
       await s.stop();
     }
   }, 120_000);
