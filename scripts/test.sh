@@ -17,4 +17,5 @@ node scripts/gen-protocol.mjs --check
 npx --no-install tsc --noEmit -p tsconfig.json
 # A hung test must fail CI, not stall it: jest gets a hard wall-clock limit.
 NODE_OPTIONS=--experimental-vm-modules timeout --kill-after=10 1200 npx --no-install jest "$@"
-HF_HUB_OFFLINE=1 .venv/bin/python -m pytest py-worker/tests -q
+# Two pytest processes (pytest-xdist): one left the second core idle for most of its ~110 s.
+HF_HUB_OFFLINE=1 .venv/bin/python -m pytest py-worker/tests -q -n 2
