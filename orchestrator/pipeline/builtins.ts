@@ -5,12 +5,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
-import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import { canonicalJson, getDotted } from "../runs/flatten.js";
-import { isLockLive } from "../runs/lock.js";
+import { isProcessAlive } from "../runs/lock.js";
 import { PROJECT_ROOT, workerPython } from "../worker/index.js";
 
 // C3L_BUILTIN_DIR moves it (a private world for one run, e.g. the chaos suite's real pretrain kills).
@@ -106,7 +105,7 @@ export async function buildWorld(world: WorldConfig, options: WorldBuildOptions 
  */
 function alive(pid: unknown): boolean {
   if (typeof pid !== "number" || pid <= 0) return false;
-  return isLockLive({ pid, host: hostname(), started_at: "" });
+  return isProcessAlive(pid);
 }
 
 /**

@@ -176,6 +176,11 @@ export function oneLine(message: string): string {
   return [...new Set(message.split("\n").map((l) => l.trim()).filter(Boolean))].join("; ");
 }
 
+/** A sharp "warning" event as one line, or null for libvips' "read gave N warnings" (a count of the lines that follow). */
+export function vipsWarning(message: string): string | null {
+  return /^read gave \d+ warnings?$/.test(message.trim()) ? null : oneLine(message);
+}
+
 /**
  * Whether each image can be used (null) or why not (a reason that follows "image PATH (id ID)"), in order.
  * One image at a time: libvips keeps one error and warning buffer for the process, so under concurrent
@@ -200,7 +205,8 @@ async function checkImage(path: string, warn: (line: string) => void): Promise<s
   if (!existsSync(path)) return "does not exist";
   const warnings: string[] = [];
   const note = (w: string) => {
-    if (!/^read gave \d+ warnings?$/.test(w.trim())) warnings.push(oneLine(w)); // a count of the lines that follow
+    const line = vipsWarning(w);
+    if (line) warnings.push(line);
   };
   try {
     const header = sharp(path, { limitInputPixels: false });

@@ -21,7 +21,7 @@ import { checkFinishedStages, runStages } from "./runner.js";
 import { runPretrain } from "./stages/pretrain.js";
 import { poolFromConfig } from "./pool-config.js";
 import { stopOnSignals } from "./stop-signals.js";
-import { optionalStages, stageSpecs } from "./stages/index.js";
+import { optionalStages, stageSpecs, type StageSpec } from "./stages/index.js";
 
 export interface LaunchOptions {
   argv: string[];
@@ -105,7 +105,7 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   stopOnSignals(run, options.log); // released when the run ends (execute), or with the process
   const config = runConfig(run, options.log);
   repairBookkeeping(run, options.log);
-  if (options.redo) redoFrom(run, config, options.redo, options.log);
+  const redo = options.redo ? stagesFrom(run, config, options.redo) : null; // a bad --redo is refused before anything runs
   const changes = [...handEdits(run, config), ...configChanges(run, config)];
   if (usesWorld(config) && (changes.length === 0 || force)) await pretrainOrUnlock(run, config, options.log); // continues a killed build
   const assets = await resolveAssets(config);
@@ -119,6 +119,7 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
     options.log(`resuming ${run.id} despite changes (--force):\n${list}`);
     run.events.append({ type: "warning", message: "resumed with --force despite changes", changes });
   }
+  if (redo) forgetStages(run, redo, options.log); // after the refusals above: nothing is deleted for a resume that does not happen
   checkFinishedStages(run, config); // before any worker starts: a damaged finished stage stops the resume here
   const inputs = await resolveImages(assets.source);
   options.log(`resuming run ${run.id}`);
@@ -157,19 +158,24 @@ function handEdits(run: RunFolder, config: C3lConfig): string[] {
     `${run.paths.config_yaml} edited by hand: ${line} (the run uses config.json; to run other settings, start a new run: c3l run ${run.paths.config_yaml})`);
 }
 
-/** Forgets `stage` and every later stage: their state files and outputs go, so they run again on resume. */
-function redoFrom(run: RunFolder, config: C3lConfig, stage: string, log: (line: string) => void): void {
+/** `stage` and every stage after it, for --redo. */
+function stagesFrom(run: RunFolder, config: C3lConfig, stage: string): StageSpec[] {
   const specs = stageSpecs(config.rounds, optionalStages(config));
   const from = specs.findIndex((s) => s.name === stage);
   if (from < 0) throw new RunArgumentError(`--redo ${stage}: not a stage of run ${run.id} (its stages: ${specs.map((s) => s.name).join(", ")})`);
-  for (const spec of specs.slice(from)) {
+  return specs.slice(from);
+}
+
+/** Forgets these stages: their state files and outputs go, so they run again. */
+function forgetStages(run: RunFolder, specs: StageSpec[], log: (line: string) => void): void {
+  for (const spec of specs) {
     for (const output of spec.outputs) rmSync(join(run.dir, output), { recursive: true, force: true });
-    rmSync(join(run.dir, "models", spec.name), { recursive: true, force: true });
     rmSync(run.statePath(spec.name), { force: true });
   }
-  run.updateSummary({ status: "running", final: from <= specs.findIndex((s) => s.name === "filter") ? null : run.summary().final });
-  run.events.append({ type: "warning", message: `redo from ${stage}: ${specs.slice(from).map((s) => s.name).join(", ")} will run again` });
-  log(`redo: ${specs.slice(from).map((s) => s.name).join(", ")} will run again`);
+  const names = specs.map((s) => s.name);
+  run.updateSummary({ status: "running", ...(names.includes("filter") ? { final: null } : {}) });
+  run.events.append({ type: "warning", message: `redo: ${names.join(", ")} will run again` });
+  log(`redo: ${names.join(", ")} will run again`);
 }
 
 /** The pretrain stage; a failed build releases the run's lock, so `c3l resume` can continue it. */

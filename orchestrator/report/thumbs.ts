@@ -1,6 +1,6 @@
 // Gallery thumbnails made with sharp: small PNGs as data URIs, so the report stays one self-contained file.
 import sharp from "sharp";
-import { oneLine } from "../pipeline/inputs.js";
+import { oneLine, vipsWarning } from "../pipeline/inputs.js";
 
 export const THUMB_SIZE = 96;
 
@@ -16,7 +16,8 @@ export async function thumbnail(path: string, warn: (m: string) => void, size = 
     // failOn "error" as the input check (pipeline/inputs.ts): an image the run used has a thumbnail.
     const image = sharp(path, { failOn: "error" }).rotate();
     image.on("warning", (w: string) => {
-      if (!/^read gave \d+ warnings?$/.test(w.trim())) warn(`thumbnail of ${path}: ${oneLine(w)}`);
+      const line = vipsWarning(w);
+      if (line) warn(`thumbnail of ${path}: ${line}`);
     });
     const meta = await image.metadata();
     const width = meta.autoOrient?.width ?? meta.width ?? 0;

@@ -78,18 +78,26 @@ export function readLock(runDir: string): LockInfo | null {
 export function isLockLive(info: LockInfo | null): boolean {
   if (!info) return false;
   if (info.host !== hostname() || info.pid === process.pid) return true;
-  const proc = procState(info.pid);
+  return isProcessAlive(info.pid, info.proc_start);
+}
+
+/**
+ * Whether process `pid` on this host runs: neither gone nor a zombie, and, given `procStart`, the
+ * process that started then (not a later one that reuses its pid). Where /proc cannot tell, kill(pid, 0).
+ */
+export function isProcessAlive(pid: number, procStart?: number | null): boolean {
+  const proc = procState(pid);
   if (proc === "gone") return false;
   if (proc === "unknown") {
     try {
-      process.kill(info.pid, 0);
+      process.kill(pid, 0);
       return true;
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, but another user's
     }
   }
   if (proc.state === "Z" || proc.state === "X" || proc.state === "x") return false;
-  return typeof info.proc_start !== "number" || proc.start === info.proc_start;
+  return typeof procStart !== "number" || proc.start === procStart;
 }
 
 function sleepSync(ms: number): void {
