@@ -2,8 +2,8 @@
 // per epoch, one train_step per micro-batch recorded in the stage's samples, a checkpoint every N
 // optimizer steps, exact resume from the last checkpoint (same data order and RNG) after a kill or
 // a dead worker, micro-batches given up after worker.max_attempts, and the export of the result.
-// A worker that dies while the stage loads its model or restores its checkpoint is restarted and
-// the restore retried; a damaged checkpoint (a file that fails its recorded size or digest) is set
+// A worker that dies while the stage loads its model, restores its checkpoint or writes the
+// export is restarted and the restore (then the export) retried; a damaged checkpoint (a file that fails its recorded size or digest) is set
 // aside with a warning and the one before it used; a checkpoint save that fails with an answer
 // (a full disk) stops the stage, which resumes from the last good checkpoint once space returns.
 // With distributed.nproc_per_node × nnodes > 1 it trains in a worker of its own under torchrun
@@ -138,64 +138,79 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
   // reset on success would never reach max_attempts for one that kills the worker every time.
   const failures = new Map<number, number>();
   let saveFailures = 0; // of checkpoint saves, since the last one that worked
+  let exportFailures = 0;
+  const exportDir = join(ctx.run.dir, "models", ctx.stage);
   try {
-    while (m < totalMicro) {
-      if (givenUp.has(m)) {
-        m++;
-        progress.advance(1);
-        continue;
-      }
-      const id = `micro-${String(m).padStart(8, "0")}`;
-      let saving = false;
-      try {
-        const r = await session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
-        failures.delete(m);
-        if (!records.has(id)) {
-          const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
-            grad_norm: r.grad_norm, skipped_examples: r.errors.length, failed: null };
-          out.append([record]);
-          records.set(id, record);
+    for (;;) {
+      while (m < totalMicro) {
+        if (givenUp.has(m)) {
+          m++;
+          progress.advance(1);
+          continue;
         }
-        m++;
-        progress.advance(1);
-        if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
-          saving = true;
-          await session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
-          saveFailures = 0;
-        }
-      } catch (err) {
-        if (!(err instanceof WorkerError)) throw err;
-        const why = err.message.split("\n")[0]!;
-        if (saving) {
-          // A save answered with an error (a full disk, no permission) would fail again: the stage
-          // stops and resumes from the last good checkpoint. A checkpoint never costs a micro-batch.
-          saveFailures++;
-          if (err instanceof WorkerReplyError || saveFailures >= max) throw err;
-          ctx.log(`${ctx.stage}: checkpoint after micro-batch ${m - 1} attempt ${saveFailures}/${max} failed: ${why}`);
-        } else {
-          const n = (failures.get(m) ?? 0) + 1;
-          failures.set(m, n);
-          ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${n}/${max} failed: ${why}`);
-          if (n >= max) {
-            const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
-              skipped_examples: microBatch(m).length, failed: why };
+        const id = `micro-${String(m).padStart(8, "0")}`;
+        let saving = false;
+        try {
+          const r = await session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
+          failures.delete(m);
+          if (!records.has(id)) {
+            const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
+              grad_norm: r.grad_norm, skipped_examples: r.errors.length, failed: null };
             out.append([record]);
             records.set(id, record);
-            givenUp.add(m);
-            failures.delete(m);
           }
+          m++;
+          progress.advance(1);
+          if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
+            saving = true;
+            await session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
+            saveFailures = 0;
+          }
+        } catch (err) {
+          if (!(err instanceof WorkerError)) throw err;
+          const why = err.message.split("\n")[0]!;
+          if (saving) {
+            // A save answered with an error (a full disk, no permission) would fail again: the stage
+            // stops and resumes from the last good checkpoint. A checkpoint never costs a micro-batch.
+            saveFailures++;
+            if (err instanceof WorkerReplyError || saveFailures >= max) throw err;
+            ctx.log(`${ctx.stage}: checkpoint after micro-batch ${m - 1} attempt ${saveFailures}/${max} failed: ${why}`);
+          } else {
+            const n = (failures.get(m) ?? 0) + 1;
+            failures.set(m, n);
+            ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${n}/${max} failed: ${why}`);
+            if (n >= max) {
+              const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
+                skipped_examples: microBatch(m).length, failed: why };
+              out.append([record]);
+              records.set(id, record);
+              givenUp.add(m);
+              failures.delete(m);
+            }
+          }
+          if (!(err instanceof WorkerReplyError)) await session.restart();
+          m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
+          progress.rewind(m);
         }
-        if (!(err instanceof WorkerReplyError)) await session.restart();
-        m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
+      }
+      // The export: a worker that dies while writing it has lost the trained weights in memory, so it
+      // is restarted and the trainer restored from the final checkpoint (or the loop above replays
+      // from an earlier one) before the export is written again.
+      try {
+        rmSync(exportDir, { recursive: true, force: true }); // a killed earlier export may have left part of it
+        await session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
+        break;
+      } catch (err) {
+        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || ++exportFailures >= max) throw err;
+        ctx.log(`${ctx.stage}: export attempt ${exportFailures}/${max} failed: ${err.message.split("\n")[0]}`);
+        await session.restart();
+        m = await restore();
         progress.rewind(m);
       }
     }
   } finally {
     out.close();
   }
-  const exportDir = join(ctx.run.dir, "models", ctx.stage);
-  rmSync(exportDir, { recursive: true, force: true }); // a killed earlier export may have left part of it
-  await session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
   const steps = [...records.values()].filter((r) => !r.failed).sort((a, b) => a.micro - b.micro);
   return { totalSteps, steps, failedMicroBatches: givenUp.size, exportDir };
 }

@@ -1,8 +1,8 @@
 // Faults in a training stage, on the shared training loop with a real worker and a tiny real model:
-// a worker SIGKILLed mid-training, inside load_model at the stage start or inside load_checkpoint;
-// a checkpoint save that finds the disk full; a truncated file in the latest checkpoint. Each time
-// the stage ends with the same step records and byte-identical exported weights as an
-// uninterrupted run, and progress never passes its total. Faults come from the real worker with
+// a worker SIGKILLed mid-training, inside load_model at the stage start, inside load_checkpoint or
+// while it writes the export; a checkpoint save that finds the disk full; a truncated file in the
+// latest checkpoint. Each time the stage ends with the same step records and byte-identical
+// exported weights as an uninterrupted run, and progress never passes its total. Faults come from the real worker with
 // injected kills (test/fixtures/workers/faults.py).
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, truncateSync, statSync } from "node:fs";
@@ -113,6 +113,15 @@ describe("faults in a training stage", () => {
     expect(log).toMatch(/r0-contrast: micro-batch 3 attempt 1\/3 failed: worker was killed by SIGKILL/);
     expect(log).toMatch(/r0-contrast: restoring the trainer: attempt 1\/3 failed: worker was killed by SIGKILL/);
     expect(log).toMatch(/continuing from \S+step-00000002/); // micro-batches 2 and 3 trained again
+    expectProgressInRange(t.run);
+  }, 180_000);
+
+  test("a worker SIGKILLed while it writes the export: restarted, the trainer restored from the final checkpoint, the export written again, identical result", async () => {
+    const t = await train(newRun("killed-in-export"), "export_model#1=kill");
+    expectIdentical(t);
+    const log = t.logs.join("\n");
+    expect(log).toMatch(/r0-contrast: export attempt 1\/3 failed: worker was killed by SIGKILL/);
+    expect(log).toMatch(/continuing from \S+step-00000004/); // the final checkpoint: no micro-batch trained again
     expectProgressInRange(t.run);
   }, 180_000);
 
