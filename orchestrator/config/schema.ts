@@ -157,10 +157,12 @@ export const SCHEMA = {
         fields: {
           train_scenes: { type: "int", default: 3000, min: 1, doc: "Training scenes drawn for pretraining." },
           ground_steps: { type: "int", default: 800, min: 1, doc: "Steps training only the vision tower and projector on the grounding loss (batch 64; cheap: no language-model pass), before align." },
-          align_steps: { type: "int", default: 300, min: 1, doc: "Steps of the alignment-only checkpoint (builtin:world-align: grounding loss + captions, no QA instructions)." },
+          align_steps: { type: "int", default: 300, min: 1, doc: "Steps of the target checkpoint (builtin:world-align: grounding loss, captions and the seed instruction mix)." },
           generator_steps: { type: "int", default: 800, min: 1, doc: "Steps of the generator (builtin:world-generator) trained from it on instruction data with injected prior-driven pairs." },
           batch_size: { type: "int", default: 16, min: 1, doc: "Examples per pretraining step (align and generator; the grounding steps take 64 images)." },
           hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
+          instruct_pairs: { type: "int", default: 1500, min: 0, doc: "Size of the align phase's seed instruction mix: question/answer pairs of every family about training scenes only (existence asked as often with a \"no\" answer, about absent objects of POPE's three kinds), so builtin:world-align can follow instructions before it is tuned; 0: captions only." },
+          instruct_share: { type: "float", default: 0.5, min: 0, max: 1, doc: "Share of the align phase's rows drawn from the seed instruction mix (the rest are captions)." },
         },
       },
     },
@@ -396,7 +398,7 @@ export interface WorldConfig {
   seed: number;
   pool_images: number;
   bench_images: number;
-  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number };
+  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number; instruct_pairs: number; instruct_share: number };
 }
 
 /** An intersection as one object type (so the schema check below compares like with like). */

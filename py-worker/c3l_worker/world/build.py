@@ -11,14 +11,14 @@ from pathlib import Path
 
 from ..built_folder import is_complete, staging, write_marker
 from . import benchmarks, language
-from .pretrain import PhaseSettings, PretrainSettings, SceneBank, run_phase
+from .pretrain import PhaseSettings, PretrainSettings, SceneBank, instruct_mix, run_phase
 from .scene import Obj, draw_scene, render, scene_rng
 
 MARKER = "world.json"
 FORMAT = 2  # bump when the build changes its output for the same parameters
 DEFAULTS = {"seed": 0, "pool_images": 200, "bench_images": 100,
             "pretrain": {"train_scenes": 3000, "ground_steps": 800, "align_steps": 300, "generator_steps": 800, "batch_size": 16,
-                         "hallucination_share": 0.2}}
+                         "hallucination_share": 0.2, "instruct_pairs": 1500, "instruct_share": 0.5}}
 
 
 def normalise_params(params: dict) -> dict:
@@ -35,6 +35,7 @@ def pretrain_settings(params: dict) -> PretrainSettings:
     p = params["pretrain"]
     return PretrainSettings(
         seed=params["seed"], train_scenes=p["train_scenes"], hallucination_share=p["hallucination_share"],
+        instruct_pairs=p["instruct_pairs"], instruct_share=p["instruct_share"],
         ground=PhaseSettings(steps=p["ground_steps"], lr=3e-3, batch_size=64, aux_weight=1.0),
         align=PhaseSettings(steps=p["align_steps"], lr=2e-3, batch_size=p["batch_size"], aux_weight=1.0),
         generator=PhaseSettings(steps=p["generator_steps"], lr=1e-3, batch_size=p["batch_size"], aux_weight=0.5))
@@ -110,6 +111,9 @@ def train_models(models: Path, work: Path, params: dict, bench, bench_dir: Path)
     bank = SceneBank(loaded, params["seed"], settings.train_scenes)
     probe_scenes = [(objects, load_image(str(bench_dir / "images" / f"{sid}.png"), sid)) for sid, objects in bench]
     stats = {"num_parameters": loaded.num_parameters, "vocab_size": len(loaded.processor.tokenizer)}
+    mix = [a for _, _, a in instruct_mix(bank.objects, settings.instruct_pairs, settings.seed)]
+    stats["instruct_mix"] = {"pairs": len(mix), "share": settings.instruct_share,
+                             "existence_yes": sum(a.startswith("yes ,") for a in mix), "existence_no": sum(a.startswith("no ,") for a in mix)}
     began = time.perf_counter()
     stats["ground"] = run_phase(loaded, bank, settings, "ground", work, log)
     stats["ground"]["seconds"] = round(time.perf_counter() - began, 1)

@@ -1,7 +1,9 @@
 """Pretraining the world's tiny LLaVA in two phases, by step budgets, with exact resume.
 
-align      the alignment-only checkpoint: an auxiliary grounding loss plus captions, no QA
-           instructions (the finetune target of the paper table);
+align      the finetune target of the paper table: an auxiliary grounding loss, captions and a small
+           seed instruction mix (question -> answer rows of every family about training scenes,
+           existence asked with "no" answers as often as "yes"), so the target starts able to
+           follow an instruction, as the paper's LLaVA target does, yet has room to learn more;
 generator  from it: instruction data written in the generator's "q: ... a: ..." form and single
            question -> answer rows, with a share of prior-driven (false) pairs injected, so the
            generator has an LVLM-like bias for C3L to correct; a share of rows without the image
@@ -54,6 +56,8 @@ class PretrainSettings:
     hallucination_share: float = 0.2  # of the generator's training pairs: prior-driven, usually false
     blind_share: float = 0.1  # of the generator's rows: no image (the image-withheld likelihood)
     generation_share: float = 0.5  # of the generator's image rows: the generation prompt, k pairs
+    instruct_pairs: int = 1500  # the align phase's seed instruction mix: pairs about training scenes (0: captions only)
+    instruct_share: float = 0.5  # of the align phase's rows: drawn from the seed instruction mix
     checkpoint_every: int = 200
 
     def to_json(self) -> dict:
@@ -120,6 +124,36 @@ def align_row(objects: list[Obj]) -> tuple[str, str, bool]:
     return language.CAPTION_PROMPT, f"{language.caption(objects)} {language.EOS}", True
 
 
+# One turn of the seed instruction mix: existence twice (a "yes" and a "no") for every other family once.
+INSTRUCT_TURN = ("count", "colour", "position", "existence", "existence")
+ABSENT_KINDS = ("random", "popular", "adversarial")  # POPE's kinds of absent objects, taken in turn
+
+
+def instruct_mix(train_objects: list[list[Obj]], size: int, seed: int) -> list[tuple[int, str, str]]:
+    """The align phase's seed instruction mix: `size` (training-scene index, question, answer) rows
+    in the form the finetune stage and the world's POPE use (the question alone as the instruction).
+    Drawn only from the training scenes passed in (the pretraining bank), never from the pipeline's or
+    the benchmarks' scenes; depends only on (seed, the scenes, size)."""
+    rng = random.Random(f"c3l-world-instruct/{seed}")
+    mix = []
+    for i in range(size):
+        index = rng.randrange(len(train_objects))
+        objects = train_objects[index]
+        family = INSTRUCT_TURN[i % len(INSTRUCT_TURN)]
+        if family != "existence":
+            mix.append((index, *language.true_pair(objects, family, rng)))
+            continue
+        if i % len(INSTRUCT_TURN) == 3:
+            obj = rng.choice(objects)
+            colour, shape, yes = obj.colour, obj.shape, True
+        else:
+            kind = ABSENT_KINDS[(i // len(INSTRUCT_TURN)) % len(ABSENT_KINDS)]
+            colour, shape = language.absent_objects(objects, kind, rng) or language.absent_objects(objects, "random", rng)
+            yes = False
+        mix.append((index, language.q_exists(colour, shape), language.a_exists(colour, shape, yes)))
+    return mix
+
+
 PHASES = ("ground", "align", "generator")
 
 
@@ -141,6 +175,7 @@ class Pretrainer:
             model.requires_grad_(True)  # the vision tower learns to see too: it starts random
         trained = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trained, lr=self.phase_settings.lr, weight_decay=0.0)
+        self.mix = instruct_mix(bank.objects, settings.instruct_pairs, settings.seed) if phase == "align" else []
         self.step = 0
         self.recent: list[dict] = []  # the last 50 steps' losses (saved with checkpoints)
         self._projected: list[torch.Tensor] = []
@@ -165,7 +200,13 @@ class Pretrainer:
         for _ in range(self.phase_settings.batch_size):
             index = rng.randrange(len(self.bank))
             objects = self.bank.objects[index]
-            row = align_row(objects) if self.phase == "align" else generator_row(rng, objects, self.settings)
+            if self.phase != "align":
+                row = generator_row(rng, objects, self.settings)
+            elif self.mix and rng.random() < self.settings.instruct_share:
+                index, question, answer = self.mix[rng.randrange(len(self.mix))]
+                row = (question, f"{answer} {language.EOS}", True)
+            else:
+                row = align_row(objects)
             rows.append((index, *row))
         return rows
 
