@@ -120,6 +120,17 @@ export function renderConfigDocs(): string {
     "- `contrast.warmup_steps` is at most `contrast.steps`; `finetune.warmup_steps` at most `finetune.steps`.",
     "- `evaluate.model: finetuned` needs `finetune.enabled: true`.",
     "",
+    "## Finetune loss weights",
+    "The C3L paper filters the data by its I2C score and reweights it. With `finetune.weight_by: i2c` each pair of",
+    "the final dataset weighs its loss by its I2C rank r (0 = lowest) among the n final pairs:",
+    "`w = 1 + s·(2·r/(n−1) − 1)` with `s = finetune.weight_spread` (default 0.5: weights from 0.5 to 1.5; tied",
+    "scores share their mean rank; one pair weighs 1). Why ranks, not the scores: kl and logratio I2C have",
+    "different scales, and both shift with the model, so a temperature tuned for one estimator means",
+    "nothing for the other; a rank is scale-free, bounds every weight (no pair dominates a batch) and keeps",
+    "the mean at exactly 1, so the loss scale and the learning rate stay those of unweighted training. The",
+    "worker's loss is Σ w·L / N over a micro-batch's N examples (proto/SPEC.md, `train_step`), so all weights",
+    "1 train exactly as `weight_by: none`. `finetune.extra_data` examples weigh 1.",
+    "",
     "## Keys",
   ];
   const longDefaults: string[] = [];

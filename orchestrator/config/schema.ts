@@ -260,6 +260,8 @@ export const SCHEMA = {
       },
       ...trainingFields("finetune", { steps: null, epochs: 1, lr: 2.0e-5 }),
       seed: { type: "int", default: null, nullable: true, min: 0, max: 4294967295, doc: "Seed of the data order and training; null: the run's seed." },
+      weight_by: { type: "enum", values: ["none", "i2c"], default: "none", doc: "Per-example loss weights for the final dataset's pairs: none (all 1) or i2c (by the pair's I2C rank within the final data, see weight_spread; finetune.extra_data weighs 1)." },
+      weight_spread: { type: "float", default: 0.5, min: 0, max: 1, doc: "With weight_by i2c, weight = 1 + spread·(2·rank/(n−1) − 1): the lowest-I2C pair weighs 1 − spread, the highest 1 + spread, the mean is 1 (ties share their mean rank)." },
     },
   },
   evaluate: {
@@ -385,7 +387,7 @@ export interface C3lConfig {
     enabled: boolean;
     model_dir: string | null;
     extra_data: { json: string; images: string }[];
-  } & TrainingConfig & { seed: number | null }>;
+  } & TrainingConfig & { seed: number | null; weight_by: "none" | "i2c"; weight_spread: number }>;
   evaluate: { benchmarks: Record<string, string>; model: string | null; options: Record<string, string>; max_new_tokens: number };
   worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
   workers: { local: number; devices: string[]; remote: { endpoint: string; server_key: string }[]; client_key: string | null; in_flight: number };

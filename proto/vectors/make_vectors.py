@@ -68,6 +68,12 @@ VALID = [
     ("train_step_request", "request", req("train_step", {"model_id": "generator", "batch": [
         {"id": "img3", "image_path": "/data/img3.png", "context": "write questions about the image .",
          "positive": "q: how many stars ? a: 2 .", "negatives": ["q: is there a cat ? a: yes ."]}]})),
+    # 1.2: the optional per-example loss weight (a float, or an int as JS encodes 1.0; missing means 1).
+    ("train_step_request_with_weights", "request", req("train_step", {"model_id": "generator", "batch": [
+        {"id": "img3#0", "image_path": "/data/img3.png", "context": "how many stars ?", "positive": "2 .",
+         "negatives": [], "weight": 1.25},
+        {"id": "img4#0", "image_path": "/data/img4.png", "context": "is there a cat ?", "positive": "no .",
+         "negatives": [], "weight": 0}]})),
     ("setup_training_with_null_lora", "request", req("setup_training", {
         "model_id": "generator", "lr": 1e-4, "total_steps": 200, "form": "infonce_hidden", "tau": 0.1, "lambda_cl": 0.1, "lora": None})),
     # The messages whose fields carry "path": true (confined to --roots on a remote worker).
@@ -133,6 +139,9 @@ INVALID = [
     ("train_step_negatives_not_a_list", "request",
      msgpack.packb(req("train_step", {"model_id": "g", "batch": [
          {"id": "a", "image_path": "/x.png", "context": "c", "positive": "p", "negatives": "n"}]})), "invalid_content", {}),
+    ("train_step_weight_not_a_number", "request",
+     msgpack.packb(req("train_step", {"model_id": "g", "batch": [
+         {"id": "a", "image_path": "/x.png", "context": "c", "positive": "p", "negatives": [], "weight": "1"}]})), "invalid_content", {}),
     ("int_field_beyond_2_53", "reply", msgpack.packb(rep("unload_model", {"model_id": 2**60, "unloaded": True})), "invalid_content", {}),
     ("reply_without_status", "reply",
      msgpack.packb({"header": {"msg_id": "w-1", "type": "shutdown", "version": "1.0", "reply_to": "o-1"}, "content": {}}), "not_a_message", {}),

@@ -194,6 +194,62 @@ def test_examples_without_negatives_train_on_the_lm_loss_alone(tiny_llava_dir, i
     assert reply["loss_cl"] == 0.0 and reply["loss"] == reply["loss_lm"] and reply["errors"] == []
 
 
+@pytest.mark.parametrize("form", ["none", "infonce_loglik"])
+def test_weights_of_one_train_exactly_as_no_weights(tiny_llava_dir, images, form):
+    batch = examples(images)
+    results = []
+    for weights in (None, [1.0, 1]):  # missing, a float 1 and an int 1 (as JavaScript encodes 1.0)
+        state = fresh_state(tiny_llava_dir)
+        setup(state, form=form)
+        sent = batch if weights is None else [{**e, "weight": w} for e, w in zip(batch, weights)]
+        reply = call(state, "train_step", {"model_id": MODEL, "batch": sent})
+        results.append((reply, snapshot(state.models[MODEL].model)))
+    (plain, plain_params), (ones, ones_params) = results
+    assert [ones[k] for k in ("loss", "loss_lm", "loss_cl", "grad_norm")] == [plain[k] for k in ("loss", "loss_lm", "loss_cl", "grad_norm")]
+    assert all(torch.equal(plain_params[n], ones_params[n]) for n in plain_params)
+
+
+def accumulated_grads(tiny_llava_dir, batch: list[dict], form: str = "none") -> tuple[dict, dict]:
+    """One micro-batch's reply and gradients, before any optimizer step (grad_accum_steps 2)."""
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form=form, grad_accum_steps=2, in_batch_negatives=False)
+    reply = call(state, "train_step", {"model_id": MODEL, "batch": batch})
+    return reply, {n: p.grad.clone() for n, p in state.trainers[MODEL].trainable() if p.grad is not None}
+
+
+def test_a_zero_weight_example_contributes_nothing(tiny_llava_dir, images):
+    red, blue = examples(images)
+    for form in ("none", "infonce_loglik"):
+        alone, alone_grads = accumulated_grads(tiny_llava_dir, [red], form)
+        # The loss is a sum over the count of examples (2 here): red weighted 2 stands for red alone.
+        paired, paired_grads = accumulated_grads(tiny_llava_dir, [{**red, "weight": 2.0}, {**blue, "weight": 0}], form)
+        assert paired["errors"] == []
+        assert paired["loss_lm"] == pytest.approx(alone["loss_lm"], rel=1e-5)
+        assert paired["loss_cl"] == pytest.approx(alone["loss_cl"], rel=1e-5)
+        assert (alone["loss_cl"] > 0) == (form != "none")
+        assert paired_grads.keys() == alone_grads.keys()
+        for n, g in alone_grads.items():
+            assert torch.allclose(paired_grads[n], g, rtol=1e-4, atol=1e-7), n
+
+
+def test_weighted_loss_is_the_weighted_mean_over_examples(tiny_llava_dir, images):
+    red, blue = examples(images)
+    single = [accumulated_grads(tiny_llava_dir, [e])[0]["loss_lm"] for e in (red, blue)]
+    both = accumulated_grads(tiny_llava_dir, [{**red, "weight": 0.5}, {**blue, "weight": 1.5}])[0]
+    assert both["loss_lm"] == pytest.approx((0.5 * single[0] + 1.5 * single[1]) / 2, rel=1e-5)
+
+
+def test_negative_or_non_finite_weights_skip_the_example(tiny_llava_dir, images):
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    good = examples(images)[0]
+    batch = [{**good, "id": "neg", "weight": -0.5}, {**good, "id": "nan", "weight": math.nan}, good]
+    reply = call(state, "train_step", {"model_id": MODEL, "batch": batch})
+    assert [(e["code"], e["message"].split(":")[0]) for e in reply["errors"]] == [
+        ("invalid_weight", "item neg"), ("invalid_weight", "item nan")]
+    assert reply["step"] == 1 and math.isfinite(reply["loss"])
+
+
 def test_context_anchor_sees_the_image_but_not_the_candidate(tiny_llava_dir, images):
     state = fresh_state(tiny_llava_dir)
     loaded = state.models[MODEL]

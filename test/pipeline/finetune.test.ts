@@ -96,6 +96,30 @@ describe("finetune and evaluate stages", () => {
     expect(lines(baseline, "evaluate-cache")).toBe(8);
   });
 
+  test("finetune.weight_by i2c sends rank weights: spread 0 (all 1) trains exactly as unweighted, spread 1 differs, a redo repeats it", async () => {
+    const runs: Record<string, string> = {};
+    for (const spread of ["0", "1"]) {
+      const r = await c3l(["run", config, `runs_dir=${runsDir}`, "finetune.enabled=true", "finetune.steps=4", "finetune.checkpoint_every=2",
+        "finetune.weight_by=i2c", `finetune.weight_spread=${spread}`, "--name", `weighted${spread}`]);
+      expect(r.exitCode).toBe(0);
+      runs[spread] = JSON.parse(r.stdout).run_dir;
+      // the same final data as the unweighted run: only the finetune loss changed
+      expect(readFileSync(join(runs[spread]!, "final", "dataset.json"), "utf8")).toBe(readFileSync(join(baseline, "final", "dataset.json"), "utf8"));
+    }
+    const ft = (run: string) => json(join(run, "state", "finetune.json")).extra;
+    expect(ft(runs["0"]!)).toMatchObject({ weight_by: "i2c", weights: { min: 1, max: 1, mean: 1 } });
+    expect(ft(runs["1"]!)).toMatchObject({ weight_by: "i2c", weights: { min: 0, max: 2 } });
+    expect(ft(runs["1"]!).weights.mean).toBeCloseTo(1, 10);
+    expect(ft(baseline)).toMatchObject({ weight_by: "none", weights: null });
+    expect(losses(runs["0"]!)).toEqual(losses(baseline)); // weight 1 on the wire = no weight, to the bit
+    const weighted = losses(runs["1"]!);
+    expect(weighted).not.toEqual(losses(baseline));
+    // Weights are derived from the run's own files: finetune done again trains identically.
+    const redo = await c3l(["resume", runs["1"]!, "--redo", "finetune"]);
+    expect(redo.exitCode).toBe(0);
+    expect(losses(runs["1"]!)).toEqual(weighted);
+  }, 300_000);
+
   test("killed inside finetune and resumed: the same losses and metrics as the uninterrupted run; compare shows the metrics", async () => {
     const before = readdirSync(runsDir);
     const child: ResultPromise = c3l(["run", config, ...overrides, "--name", "ftkilled"], { C3L_TEST_PAUSE_MS: "300" });

@@ -3,12 +3,16 @@
 // extra LLaVA-format data). Every (human, gpt) turn pair is one example trained with form "none":
 // L_LM on the answer tokens only, the vision tower frozen by the worker. Checkpoints, exact resume
 // and the export to models/finetune/ are the shared training loop's (../training-loop.ts).
+// finetune.weight_by i2c weighs each final pair's loss by its I2C rank (../weights.ts), read from the
+// filter stage's kept pairs, so a resumed run derives the same weights.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TrainExample } from "../../protocol/index.js";
-import type { StageContext, StageOutcome } from "../context.js";
+import { readSamples, type StageContext, type StageOutcome } from "../context.js";
 import type { LlavaRecord } from "../filter.js";
+import type { ScoredPair } from "../select.js";
 import { trainAndExport } from "../training-loop.js";
+import { rankWeights } from "../weights.js";
 
 export interface ConversationExamples {
   examples: TrainExample[];
@@ -61,6 +65,26 @@ function readJson(file: string): unknown {
   }
 }
 
+/**
+ * The final dataset's examples with their I2C rank weights. The filter wrote each image's kept pairs
+ * as turns in its kept order, so turn t of record R is the t-th kept pair of image R; its answer is
+ * checked against the turn's, so a hand-edited dataset fails here instead of weighting the wrong pair.
+ */
+export function weightByI2c(examples: TrainExample[], kept: Iterable<ScoredPair>, spread: number): TrainExample[] {
+  const byImage = new Map<string, ScoredPair[]>();
+  for (const pair of kept) byImage.set(pair.image_id, [...(byImage.get(pair.image_id) ?? []), pair]);
+  const pairs = examples.map((example) => {
+    const hash = example.id.lastIndexOf("#");
+    const pair = byImage.get(example.id.slice(0, hash))?.[Number(example.id.slice(hash + 1))];
+    if (!pair || pair.answer.trim() !== example.positive) {
+      throw new Error(`finetune.weight_by i2c: final example ${example.id} is not a pair the filter stage kept (samples/filter.jsonl); was final/dataset.json edited? (c3l resume --redo filter)`);
+    }
+    return pair;
+  });
+  const weights = rankWeights(pairs.map((p) => p.i2c), spread);
+  return examples.map((example, i) => ({ ...example, weight: weights[i]! }));
+}
+
 export async function runFinetune(ctx: StageContext): Promise<StageOutcome> {
   const f = ctx.config.finetune;
   // The final dataset names images relative to the data root, as ctx.images' `rel`.
@@ -73,7 +97,10 @@ export async function runFinetune(ctx: StageContext): Promise<StageOutcome> {
   });
   const extra = f.extra_data.map((source, k) =>
     conversationExamples(readJson(source.json), source.json, (image) => resolve(source.images, image), `extra${k}:`));
-  const examples = [...own.examples, ...extra.flatMap((e) => e.examples)];
+  const ownExamples = f.weight_by === "i2c"
+    ? weightByI2c(own.examples, readSamples<ScoredPair>(ctx, "filter").values(), f.weight_spread)
+    : own.examples; // no weight field at all: the wire bytes of unweighted training are unchanged
+  const examples = [...ownExamples, ...extra.flatMap((e) => e.examples)];
   const textOnly = own.text_only + extra.reduce((n, e) => n + e.text_only, 0);
   if (textOnly > 0) ctx.log(`${ctx.stage}: left out ${textOnly} record(s) without an image`);
   if (examples.length === 0) {
@@ -94,6 +121,13 @@ export async function runFinetune(ctx: StageContext): Promise<StageOutcome> {
     extra: {
       model_dir: result.exportDir, target_model_dir: ctx.targetModelDir,
       first_loss: steps[0]?.loss ?? null, last_loss: steps[steps.length - 1]?.loss ?? null,
+      weight_by: f.weight_by, weights: f.weight_by === "none" ? null : weightStats(ownExamples),
     },
   };
+}
+
+function weightStats(examples: TrainExample[]): { min: number; max: number; mean: number } | null {
+  const w = examples.map((e) => e.weight ?? 1);
+  if (w.length === 0) return null;
+  return { min: Math.min(...w), max: Math.max(...w), mean: w.reduce((a, b) => a + b, 0) / w.length };
 }

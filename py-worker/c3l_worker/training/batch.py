@@ -7,6 +7,7 @@ positions equal to its unpadded ones.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -19,9 +20,10 @@ from ..models import LoadedModel
 
 @dataclass
 class ExampleRows:
-    """One example that built: its row indices (rows[0] is the positive)."""
+    """One example that built: its row indices (rows[0] is the positive) and its loss weight."""
     example_id: str
     rows: list[int] = field(default_factory=list)
+    weight: float = 1.0
 
     @property
     def has_negatives(self) -> bool:
@@ -38,17 +40,18 @@ class Rows:
         """The examples at `picked` with their rows renumbered (one rank's shard of the batch)."""
         examples, sequences = [], []
         for ex in (self.examples[i] for i in picked):
-            examples.append(ExampleRows(ex.example_id, list(range(len(sequences), len(sequences) + len(ex.rows)))))
+            examples.append(ExampleRows(ex.example_id, list(range(len(sequences), len(sequences) + len(ex.rows))), ex.weight))
             sequences += [self.sequences[r] for r in ex.rows]
         return Rows(examples, sequences, self.errors)
 
 
 def build_rows(loaded: LoadedModel, batch: list[dict], *, negatives: bool, in_batch: bool) -> Rows:
-    """Per-example failures (image, empty text, too long) skip that example with an error."""
+    """Per-example failures (image, empty text, too long, a bad weight) skip that example with an error."""
     built: list[tuple[dict, list[Sequence]]] = []
     errors: list[dict] = []
     for example in batch:
         try:
+            example_weight(example)
             built.append((example, _example_sequences(loaded, example, negatives)))
         except ItemError as err:
             errors.append(err.to_wire())
@@ -56,9 +59,18 @@ def build_rows(loaded: LoadedModel, batch: list[dict], *, negatives: bool, in_ba
         _add_in_batch_negatives(loaded, built)
     examples, sequences = [], []
     for example, seqs in built:
-        examples.append(ExampleRows(example["id"], list(range(len(sequences), len(sequences) + len(seqs)))))
+        examples.append(ExampleRows(example["id"], list(range(len(sequences), len(sequences) + len(seqs))),
+                                    example_weight(example)))
         sequences += seqs
     return Rows(examples, sequences, errors)
+
+
+def example_weight(example: dict) -> float:
+    """The example's loss weight (protocol 1.2): missing means 1; negative or non-finite is refused."""
+    weight = float(example.get("weight", 1.0))
+    if not math.isfinite(weight) or weight < 0:
+        raise ItemError(example["id"], "invalid_weight", f"weight must be finite and >= 0, got {weight}")
+    return weight
 
 
 def _example_sequences(loaded: LoadedModel, example: dict, negatives: bool) -> list[Sequence]:

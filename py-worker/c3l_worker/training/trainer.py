@@ -326,14 +326,17 @@ class Trainer:
         return total
 
     def _losses(self, all_rows, picked: range) -> tuple[torch.Tensor, torch.Tensor]:
-        """This shard's parts of (L_LM, L_CL), each a mean over the whole batch's examples: L_LM over all of
-        them, L_CL over those that have negatives (the others train on L_LM alone; L_CL is 0 when none has
-        any). With one process the shard is the whole batch and the parts are the means themselves."""
+        """This shard's parts of (L_LM, L_CL), each a weighted mean over the whole batch's examples: the sum of
+        weight × the example's term over the count, L_LM over all of them, L_CL over those that have negatives
+        (the others train on L_LM alone; L_CL is 0 when none has any). The count, not the sum of weights, so
+        weights of 1 give the plain mean exactly and a zero weight removes the example. With one process the
+        shard is the whole batch and the parts are the means themselves."""
         form, tau = self.settings.form, self.settings.tau
         n_contrastive = sum(ex.has_negatives for ex in all_rows.examples) if form != "none" else 0
         rows = all_rows.subset(picked)
         fwd = forward_rows(self.ddp or self.loaded.model, self.loaded, rows.sequences, hidden=form == "infonce_hidden")
-        lm = torch.stack([losses.lm_loss(fwd.token_logprobs[ex.rows[0]]) for ex in rows.examples]).sum() / len(all_rows.examples)
+        lm = torch.stack([_weighted(losses.lm_loss(fwd.token_logprobs[ex.rows[0]]), ex.weight)
+                          for ex in rows.examples]).sum() / len(all_rows.examples)
         contrastive = [ex for ex in rows.examples if ex.has_negatives] if form != "none" else []
         if not contrastive:
             if n_contrastive == 0 and form != "none":
@@ -351,6 +354,7 @@ class Trainer:
                 policy = torch.stack([fwd.token_logprobs[r].sum() for r in ex.rows])
                 terms.append(losses.preference(policy, reference[at:at + len(ex.rows)], self.settings.beta))
                 at += len(ex.rows)
+        terms = [_weighted(term, ex.weight) for term, ex in zip(terms, contrastive)]
         return lm, torch.stack(terms).sum() / n_contrastive
 
     def _infonce_hidden(self, hidden: torch.Tensor, sequences, rows: list[int]) -> torch.Tensor:
@@ -371,6 +375,11 @@ class Trainer:
         else:
             fwd = forward_rows(self.reference, self.loaded, sequences, hidden=False)
         return torch.stack([lp.sum() for lp in fwd.token_logprobs])
+
+
+def _weighted(term: torch.Tensor, weight: float) -> torch.Tensor:
+    """weight × term, leaving a weight of 1 out of the graph so unweighted training is bit-identical."""
+    return term if weight == 1.0 else term * weight
 
 
 def setup_trainer(state, model_id: str, settings: TrainSettings, *, keep_adapters: bool = True) -> Trainer:
