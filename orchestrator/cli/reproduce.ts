@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { RunArgumentError } from "../runs/errors.js";
 import { loadPlan } from "../reproduce/plan.js";
-import { runPlan } from "../reproduce/run.js";
+import { planWorlds, runPlan } from "../reproduce/run.js";
+import { checkTargets, renderTargetsMarkdown } from "../reproduce/targets.js";
 import { buildTable, renderHtmlTable, renderMarkdownTable } from "../reproduce/table.js";
 import { PROJECT_ROOT } from "../worker/index.js";
 import { EXIT } from "./exit-codes.js";
@@ -39,16 +40,24 @@ export async function reproduce(args: ReproduceArgs): Promise<number> {
     plan.estimators = Object.fromEntries(Object.entries(plan.estimators).filter(([, arm]) => args.arms!.includes(arm)));
   }
   const extra = [...(args.runsDir ? [`runs_dir=${resolve(args.runsDir)}`] : []), ...(args.threads ? [`worker.threads=${args.threads}`] : []), ...args.overrides];
-  log(`reproduce: ${plan.arms.length} arms × ${plan.seeds.length} seeds from ${plan.base}`);
-  const { runs } = await runPlan(plan, { extra, log, launch: { argv: process.argv.slice(2) } });
-  const table = buildTable(plan.arms, runs, plan.estimators);
-  const out = resolve(args.out);
-  mkdirSync(out, { recursive: true });
-  const markdown = renderMarkdownTable(table);
-  writeFileAtomic(join(out, "table.md"), markdown);
-  writeFileAtomic(join(out, "table.html"), renderHtmlTable(table));
-  writeJsonAtomic(join(out, "table.json"), { plan: { file: plan.file, base: plan.base, seeds: plan.seeds, overrides: plan.overrides, extra }, runs, ...table });
-  process.stdout.write(markdown);
-  log(`reproduce: table in ${join(out, "table.md")}, ${join(out, "table.html")} and ${join(out, "table.json")}`);
+  const worlds = planWorlds(plan);
+  log(`reproduce: ${plan.arms.length} arms × ${plan.seeds.length} seeds × ${worlds.length} world(s) from ${plan.base}`);
+  for (const world of worlds) {
+    const { runs } = await runPlan(plan, { extra, log, launch: { argv: process.argv.slice(2) } }, world);
+    const table = buildTable(plan.arms, runs, plan.estimators);
+    const targets = checkTargets(plan.targets, runs);
+    const out = world.name === null ? resolve(args.out) : join(resolve(args.out), world.name);
+    mkdirSync(out, { recursive: true });
+    const heading = world.name === null ? "" : `## World ${world.name}${world.overrides.length ? ` (${world.overrides.join(" ")})` : ""}\n\n`;
+    const targetsMd = renderTargetsMarkdown(targets);
+    const markdown = heading + renderMarkdownTable(table) + (targetsMd ? `\n${targetsMd}` : "");
+    writeFileAtomic(join(out, "table.md"), markdown);
+    writeFileAtomic(join(out, "table.html"), renderHtmlTable(table));
+    writeJsonAtomic(join(out, "table.json"), {
+      plan: { file: plan.file, base: plan.base, seeds: plan.seeds, overrides: plan.overrides, extra, world }, runs, ...table, targets,
+    });
+    process.stdout.write(markdown + (worlds.length > 1 ? "\n" : ""));
+    log(`reproduce: table in ${join(out, "table.md")}, ${join(out, "table.html")} and ${join(out, "table.json")}`);
+  }
   return EXIT.ok;
 }

@@ -199,11 +199,28 @@ export const SCHEMA = {
       batch_size: { type: "int", default: 8, min: 1, doc: "Images per generate request." },
     },
   },
+  format: {
+    type: "section",
+    doc: "What a well-formed question/answer pair of the prompt's format is, and its family. A malformed pair (its question matches no family, or its answer not its family's answer pattern) never enters selection, contrast or the final data; families are kept in the final data by final.family_balance. With no families (the default) every parsed pair is well-formed, of family \"other\". See docs/C3L.md.",
+    fields: {
+      preset: { type: "enum", values: ["none", "world"], default: "none", doc: "world: the embedded world's templates (py-worker/c3l_worker/world/format.json), instead of format.families." },
+      families: {
+        type: "records", default: [],
+        doc: "Question families in order (the first whose question pattern matches wins): case-insensitive regular expressions over the whitespace-collapsed text.",
+        fields: {
+          name: { type: "string", default: null, doc: "The family's name (reports count per family)." },
+          question: { type: "string", default: null, doc: "A question of this family matches this pattern, e.g. \"^how many\"." },
+          answer: { type: "string", default: null, nullable: true, doc: "Its answer must match this pattern; null: any answer." },
+        },
+      },
+      unmatched: { type: "enum", values: ["malformed", "other"], default: "malformed", doc: "A question that matches no family: malformed (dropped), or kept as family \"other\"." },
+    },
+  },
   scoring: {
     type: "section",
     doc: "The content relevance module: S(A|V), S(A) and S(I2C) for every pair.",
     fields: {
-      estimator: { type: "enum", values: ["kl", "logratio"], default: "kl", doc: "kl: mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t)." },
+      estimator: { type: "enum", values: ["kl", "logratio", "logratio_minlogp"], default: "kl", doc: "kl: mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t); logratio_minlogp (beyond the paper): logratio plus min over answer tokens of log p(a_t|I,Q,a<t), which also penalises the one improbable word of an otherwise fluent hallucinated answer." },
       withhold: { type: "enum", values: ["drop", "blank", "mask"], default: "drop", doc: "How the image is withheld for S(A): drop the image tokens, a blank mean-colour image, or image tokens masked out of attention." },
       span: { type: "enum", values: ["answer", "qa"], default: "answer", doc: "Tokens scored: the answer, or question and answer." },
       batch_size: { type: "int", default: 8, min: 1, doc: "Pairs per score request." },
@@ -236,6 +253,7 @@ export const SCHEMA = {
     fields: {
       budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the first ones in final.rank_by order)." },
       rank_by: { type: "enum", values: ["i2c", "random", "none"], default: "i2c", doc: "Which pairs are kept: the top by I2C (C3L), a seeded random subset of equal budget (a control), or the first in image order (none: the base generation)." },
+      family_balance: { type: "enum", values: ["none", "proportional"], default: "none", doc: "none: one ranking over all pairs; proportional: each question family (format section) gets the budget share it has among the well-formed candidates, filled by rank within the family, so a family whose I2C runs low is not ranked out of the data; budget a family cannot use goes to the others by rank." },
       per_image_cap: { type: "int", default: null, nullable: true, min: 1, doc: "At most this many pairs per image; null: no cap." },
       dedup: { type: "bool", default: true, doc: "Drop exact duplicate (image, question, answer) pairs." },
     },
@@ -373,7 +391,8 @@ export interface C3lConfig {
     stop: string[];
     batch_size: number;
   };
-  scoring: { estimator: "kl" | "logratio"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
+  format: { preset: "none" | "world"; families: { name: string; question: string; answer: string | null }[]; unmatched: "malformed" | "other" };
+  scoring: { estimator: "kl" | "logratio" | "logratio_minlogp"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
   selection: { neg_quantile: number; in_batch_negatives: boolean };
   contrast: Flat<{
     form: "infonce_hidden" | "infonce_loglik" | "preference" | "none";
@@ -382,7 +401,7 @@ export interface C3lConfig {
     beta: number;
     projection_head: boolean;
   } & TrainingConfig>;
-  final: { budget: number; rank_by: "i2c" | "random" | "none"; per_image_cap: number | null; dedup: boolean };
+  final: { budget: number; rank_by: "i2c" | "random" | "none"; family_balance: "none" | "proportional"; per_image_cap: number | null; dedup: boolean };
   finetune: Flat<{
     enabled: boolean;
     model_dir: string | null;

@@ -1,11 +1,14 @@
 // The final dataset (method step 5): the top pairs by I2C within a global budget, an optional
 // per-image cap and exact-duplicate removal, written as LLaVA conversation JSON. The controls of
 // the paper table rank differently under the same budget, cap and dedup: a seeded random order,
-// or none (image order: the base generation as it came).
+// or none (image order: the base generation as it came). With family_balance: proportional each
+// question family gets the budget share it has among the candidates, so a family whose I2C runs
+// low (existence answers echo their question) is not ranked out of the data altogether.
 import { seededIndex } from "./plan.js";
 import type { ScoredPair } from "./select.js";
 
 export type RankBy = "i2c" | "random" | "none";
+export type FamilyBalance = "none" | "proportional";
 
 export interface FilterOptions {
   budget: number;
@@ -15,6 +18,8 @@ export interface FilterOptions {
   rank_by?: RankBy;
   /** the random order's seed (the run's seed) */
   seed?: number;
+  /** default none: one global ranking */
+  family_balance?: FamilyBalance;
 }
 
 /** `${image_id}#${index}` → [image id, pair index], so pair 10 follows pair 9. */
@@ -47,11 +52,31 @@ export interface FilterResult {
   dropped_budget: number;
 }
 
+/**
+ * Per-family budgets proportional to each family's share of the candidates (largest remainders,
+ * ties by family name), summing to min(budget, candidates).
+ */
+export function familyQuotas(pairs: ScoredPair[], budget: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of pairs) counts.set(familyOf(p), (counts.get(familyOf(p)) ?? 0) + 1);
+  const total = Math.min(budget, pairs.length);
+  const families = [...counts.keys()].sort();
+  const exact = families.map((f) => (total * counts.get(f)!) / pairs.length);
+  const quotas = new Map(families.map((f, i) => [f, Math.floor(exact[i]!)]));
+  let left = total - [...quotas.values()].reduce((a, b) => a + b, 0);
+  const byRemainder = families.map((f, i) => [f, exact[i]! - Math.floor(exact[i]!)] as const).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  for (const [f] of byRemainder) if (left-- > 0) quotas.set(f, quotas.get(f)! + 1);
+  return quotas;
+}
+
+const familyOf = (p: ScoredPair) => p.family ?? "other";
+
 export function filterTopPairs(pairs: ScoredPair[], options: FilterOptions): FilterResult {
   const ranked = rankPairs(pairs, options.rank_by ?? "i2c", options.seed ?? 0);
   const seen = new Set<string>();
   const perImage = new Map<string, number>();
   const result: FilterResult = { kept: [], dropped_duplicate: 0, dropped_cap: 0, dropped_budget: 0 };
+  const eligible: ScoredPair[] = [];
   for (const pair of ranked) {
     const key = JSON.stringify([pair.image_id, pair.question.trim(), pair.answer.trim()]);
     if (options.dedup && seen.has(key)) {
@@ -59,18 +84,33 @@ export function filterTopPairs(pairs: ScoredPair[], options: FilterOptions): Fil
       continue;
     }
     seen.add(key);
-    const count = perImage.get(pair.image_id) ?? 0;
-    if (options.per_image_cap !== null && count >= options.per_image_cap) {
-      result.dropped_cap++;
-      continue;
-    }
-    if (result.kept.length >= options.budget) {
-      result.dropped_budget++;
-      continue;
-    }
-    perImage.set(pair.image_id, count + 1);
-    result.kept.push(pair);
+    eligible.push(pair);
   }
+  // Per-family budgets (balanced), then whatever budget a family could not use goes by rank to the rest.
+  const quotas = options.family_balance === "proportional" ? familyQuotas(eligible, options.budget) : null;
+  const taken = new Set<ScoredPair>();
+  const perFamily = new Map<string, number>();
+  const passes = quotas ? [true, false] : [false];
+  for (const withQuota of passes) {
+    for (const pair of eligible) {
+      if (taken.has(pair) || result.kept.length >= options.budget) continue;
+      if (withQuota && (perFamily.get(familyOf(pair)) ?? 0) >= quotas!.get(familyOf(pair))!) continue;
+      const count = perImage.get(pair.image_id) ?? 0;
+      if (options.per_image_cap !== null && count >= options.per_image_cap) continue;
+      perImage.set(pair.image_id, count + 1);
+      perFamily.set(familyOf(pair), (perFamily.get(familyOf(pair)) ?? 0) + 1);
+      taken.add(pair);
+      result.kept.push(pair);
+    }
+  }
+  for (const pair of eligible) {
+    if (taken.has(pair)) continue;
+    if (options.per_image_cap !== null && (perImage.get(pair.image_id) ?? 0) >= options.per_image_cap) result.dropped_cap++;
+    else result.dropped_budget++;
+  }
+  // Kept in rank order, whichever pass took them.
+  const order = new Map(eligible.map((p, i) => [p, i]));
+  result.kept.sort((a, b) => order.get(a)! - order.get(b)!);
   return result;
 }
 

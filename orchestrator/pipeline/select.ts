@@ -8,6 +8,8 @@ export interface ScoredPair {
   question: string;
   answer: string;
   i2c: number;
+  /** its question family (pair-format.ts); absent: "other" */
+  family?: string;
 }
 
 export interface Selection {

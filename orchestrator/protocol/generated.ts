@@ -503,9 +503,10 @@ export const SCHEMA = {
           "optional": true,
           "enum": [
             "kl",
-            "logratio"
+            "logratio",
+            "logratio_minlogp"
           ],
-          "doc": "default kl (the paper's)"
+          "doc": "default kl (the paper's); logratio_minlogp: the mean log-ratio plus the lowest answer-token log-probability with the image"
         },
         "withhold": {
           "type": "str",
@@ -1002,8 +1003,8 @@ export interface GenerateReply {
 export interface ScoreRequest {
   model_id: string;
   items: ScoreItem[];
-  /** default kl (the paper's) */
-  estimator?: "kl" | "logratio";
+  /** default kl (the paper's); logratio_minlogp: the mean log-ratio plus the lowest answer-token log-probability with the image */
+  estimator?: "kl" | "logratio" | "logratio_minlogp";
   /** default drop */
   withhold?: "drop" | "blank" | "mask";
   /** default answer */

@@ -18,15 +18,23 @@ export interface ReproduceOptions {
   launch: Omit<LaunchOptions, "log">;
 }
 
+/** One world of the plan: its name (null: the base config's own world, runs named without it) and overrides. */
+export type PlanWorld = { name: string | null; overrides: string[] };
+
+/** The plan's worlds, or the base config's own world when it names none. */
+export function planWorlds(plan: ReproducePlan): PlanWorld[] {
+  return plan.worlds.length ? plan.worlds : [{ name: null, overrides: [] }];
+}
+
 /** The overrides of one arm and seed, in the order they apply. */
-export function armOverrides(plan: ReproducePlan, arm: ReproducePlan["arms"][number], seed: number, extra: string[]): string[] {
-  return [...plan.overrides, ...arm.overrides, `seed=${seed}`, ...extra];
+export function armOverrides(plan: ReproducePlan, arm: ReproducePlan["arms"][number], seed: number, extra: string[], world: PlanWorld = { name: null, overrides: [] }): string[] {
+  return [...plan.overrides, ...world.overrides, ...arm.overrides, `seed=${seed}`, ...extra];
 }
 
 /** What happened to one arm × seed: reused (done before), resumed, or started. */
 export type RunAction = "reused" | "resumed" | "started";
 
-export async function runPlan(plan: ReproducePlan, options: ReproduceOptions): Promise<{ runs: ArmRun[]; actions: Record<string, RunAction> }> {
+export async function runPlan(plan: ReproducePlan, options: ReproduceOptions, world: PlanWorld = { name: null, overrides: [] }): Promise<{ runs: ArmRun[]; actions: Record<string, RunAction> }> {
   const runs: ArmRun[] = [];
   const actions: Record<string, RunAction> = {};
   const total = plan.arms.length * plan.seeds.length;
@@ -34,8 +42,8 @@ export async function runPlan(plan: ReproducePlan, options: ReproduceOptions): P
   for (const arm of plan.arms) {
     for (const seed of plan.seeds) {
       index += 1;
-      const name = runName(arm.name, seed);
-      const overrides = armOverrides(plan, arm, seed, options.extra);
+      const name = runName(arm.name, seed, world.name);
+      const overrides = armOverrides(plan, arm, seed, options.extra, world);
       const resolved = resolveConfig(plan.base, overrides);
       if (!resolved.config) throw new ConfigError(resolved.problems, `${plan.base} (arm ${arm.name}, seed ${seed})`);
       const config = resolved.config;
@@ -53,7 +61,7 @@ export async function runPlan(plan: ReproducePlan, options: ReproduceOptions): P
         ({ run: folder, summary } = await resumeRun(found.dir, null, false, { ...options.launch, log }));
         actions[name] = "resumed";
       } else {
-        options.log(`[${index}/${total} ${name}] starting: ${[...arm.overrides, `seed=${seed}`].join(" ")}`);
+        options.log(`[${index}/${total} ${name}] starting: ${[...world.overrides, ...arm.overrides, `seed=${seed}`].join(" ")}`);
         ({ run: folder, summary } = await startRun(plan.base, overrides, name, { ...options.launch, log }));
         actions[name] = "started";
       }

@@ -144,6 +144,18 @@ def test_logratio_equals_plain_token_logprob_difference(loaded, items):
         assert result["i2c"] == pytest.approx((token_with - token_without).mean().item(), abs=1e-5)
 
 
+def test_logratio_minlogp_is_the_mean_logratio_plus_the_lowest_token_logprob_with_the_image(loaded, items):
+    results = score_items(loaded, items, estimator="logratio_minlogp")
+    for item, result in zip(items, results):
+        with_image, targets = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], True)
+        without, _ = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], False)
+        token_with = with_image[torch.arange(len(targets)), targets]
+        token_without = without[torch.arange(len(targets)), targets]
+        expected = (token_with - token_without).mean().item() + token_with.min().item()
+        assert result["i2c"] == pytest.approx(expected, abs=1e-5)
+        assert result["logp_with_image"] == pytest.approx(token_with.mean().item(), abs=1e-5)
+
+
 def test_kl_is_nonnegative_and_equals_per_position_loop(loaded, items):
     results = score_items(loaded, items, estimator="kl")
     for item, result in zip(items, results):

@@ -58,6 +58,22 @@ def test_grader_catches_questions_about_absent_objects_and_malformed_text():
     assert normalise(" The SQUARE is red.") == "the square is red ."
 
 
+def test_format_file_slots_are_the_scene_vocabulary_and_every_template_matches_its_family():
+    """format.json is the one source of the world's patterns (grader and pipeline); its words must be the scenes'."""
+    from c3l_worker.world.grader import FORMAT_FILE, question_family
+    from c3l_worker.world.scene import COLOURS, SHAPES
+
+    spec = json.loads(FORMAT_FILE.read_text())
+    assert spec["slots"]["shape"].split("|") == list(SHAPES)
+    assert spec["slots"]["colour"].split("|") == list(COLOURS)
+    assert [f["name"] for f in spec["families"]] == list(language.FAMILIES)
+    rng = random.Random(0)
+    objects = [Obj("square", "purple", "large", 0, 0), Obj("circle", "blue", "small", 2, 1)]
+    for family in language.FAMILIES:
+        q, a = language.true_pair(objects, family, rng)
+        assert question_family(q)[0] == family
+
+
 def test_auroc_matches_the_definition():
     assert auroc([3, 4], [1, 2]) == 1.0
     assert auroc([1, 2], [3, 4]) == 0.0

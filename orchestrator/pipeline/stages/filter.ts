@@ -5,14 +5,13 @@ import { dirname, relative } from "node:path";
 import { writeJsonAtomic } from "../../runs/atomic.js";
 import { imageById, openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
 import { filterTopPairs, toLlavaConversations } from "../filter.js";
+import { usablePairs } from "../pair-format.js";
 import type { ScoredPair } from "../select.js";
 import type { ScoredRecord } from "./score.js";
 
 export function runFilter(scoreStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
-    const scored: ScoredPair[] = [...readSamples<ScoredRecord>(ctx, scoreStage).values()]
-      .filter((r) => r.i2c !== null)
-      .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c! }));
+    const { pairs: scored, malformed } = usablePairs(ctx.config, readSamples<ScoredRecord>(ctx, scoreStage).values());
     const result = filterTopPairs(scored, { ...ctx.config.final, seed: ctx.config.seed });
     const images = imageById(ctx);
     const records = toLlavaConversations(result.kept, (id) => images.get(id)!.rel);
@@ -25,7 +24,7 @@ export function runFilter(scoreStage: string) {
     out.close();
     return {
       counts: {
-        candidates: scored.length, kept: result.kept.length, images: records.length,
+        candidates: scored.length, malformed, kept: result.kept.length, images: records.length,
         dropped_duplicate: result.dropped_duplicate, dropped_cap: result.dropped_cap, dropped_budget: result.dropped_budget,
       },
       extra: { rank_by: ctx.config.final.rank_by, final: { size: result.kept.length, path: relative(ctx.run.dir, dataset) } },

@@ -1,14 +1,14 @@
 // select: positive and negative pseudo-labels from the scores (pure; recomputed whole on resume).
 import { rmSync } from "node:fs";
 import { openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { usablePairs } from "../pair-format.js";
 import { selectPseudoLabels, type Selection } from "../select.js";
 import type { ScoredRecord } from "./score.js";
 
 export function runSelect(scoreStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
-    const scored = [...readSamples<ScoredRecord>(ctx, scoreStage).values()]
-      .filter((r) => r.i2c !== null)
-      .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c! }));
+    // Pseudo-labels only among well-formed pairs: a malformed positive would teach the format away.
+    const { pairs: scored, malformed } = usablePairs(ctx.config, readSamples<ScoredRecord>(ctx, scoreStage).values());
     const result = selectPseudoLabels(scored, ctx.config.selection.neg_quantile);
     rmSync(ctx.run.samplesPath(ctx.stage), { force: true }); // a killed earlier attempt may have written part of it
     const out = openSamples<Selection>(ctx);
@@ -20,6 +20,7 @@ export function runSelect(scoreStage: string) {
         negatives: result.selections.reduce((n, s) => n + s.negatives.length, 0),
         skipped_no_negative: result.skipped_no_negative,
         skipped_single_pair: result.skipped_single_pair,
+        malformed,
       },
       extra: { threshold: result.threshold },
     };

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-ESTIMATORS = ("kl", "logratio")
+ESTIMATORS = ("kl", "logratio", "logratio_minlogp")
 
 
 def token_logprobs(logprobs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -34,13 +34,20 @@ def summarize(logp_with: torch.Tensor, logp_without: torch.Tensor, targets: torc
         raise ValueError(f"mismatched or empty log-prob rows: {tuple(logp_with.shape)}, "
                          f"{tuple(logp_without.shape)}, {tuple(targets.shape)} targets")
     logp_with, logp_without, targets = logp_with.double(), logp_without.double(), targets.long()
+    token_with = token_logprobs(logp_with, targets)
     if estimator == "kl":
-        i2c = kl_per_position(logp_with, logp_without)
+        i2c = kl_per_position(logp_with, logp_without).mean()
+    elif estimator == "logratio":
+        i2c = logratio_per_position(logp_with, logp_without, targets).mean()
     else:
-        i2c = logratio_per_position(logp_with, logp_without, targets)
+        # Beyond the paper: how much the image raises the answer, plus how sure the model is of the
+        # answer's least likely token with the image. A hallucinated answer is usually right but
+        # for one word (a colour, a count) the image-conditioned model finds improbable, which a
+        # mean over the answer dilutes (EVIDENCE.md: AUROC 0.80 vs 0.70 for the mean log-ratio).
+        i2c = logratio_per_position(logp_with, logp_without, targets).mean() + token_with.min()
     return {
-        "logp_with_image": float(token_logprobs(logp_with, targets).mean()),
+        "logp_with_image": float(token_with.mean()),
         "logp_without_image": float(token_logprobs(logp_without, targets).mean()),
-        "i2c": float(i2c.mean()),
+        "i2c": float(i2c),
         "num_tokens": int(targets.numel()),
     }

@@ -9,25 +9,32 @@
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from .language import a_colour, a_count, a_exists, a_position
-from .scene import COLOURS, SHAPES, Obj
+from .scene import Obj
 
-_SHAPE = "|".join(SHAPES)
-_COLOUR = "|".join(COLOURS)
-_QUESTIONS = [
-    ("count", re.compile(r"^how many shapes are there \?$")),
-    ("colour", re.compile(rf"^what colou?r is the (?P<shape>{_SHAPE}) \?$")),
-    ("existence", re.compile(rf"^is there a (?P<colour>{_COLOUR}) (?P<shape>{_SHAPE}) \?$")),
-    ("position", re.compile(rf"^where is the (?P<shape>{_SHAPE}) \?$")),
-]
-_ANSWERS = {
-    "count": re.compile(r"^there (is|are) (?P<n>\d+) shapes? \.$"),
-    "colour": re.compile(rf"^the (?P<shape>{_SHAPE}) is (?P<colour>{_COLOUR}) \.$"),
-    "existence": re.compile(rf"^(?P<yes>yes|no) , there is (a|no) (?P<colour>{_COLOUR}) (?P<shape>{_SHAPE}) \.$"),
-    "position": re.compile(rf"^the (?P<shape>{_SHAPE}) is at the (?P<position>[a-z ]+) \.$"),
-}
+FORMAT_FILE = Path(__file__).with_name("format.json")
+
+
+def _compile(pattern: str, slots: dict[str, str]) -> re.Pattern:
+    """A format.json pattern: {slot} filled in, and JavaScript's (?<name>…) groups as Python's (?P<name>…)."""
+    for name, alternatives in slots.items():
+        pattern = pattern.replace("{" + name + "}", alternatives)
+    return re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))
+
+
+def load_format(path: Path = FORMAT_FILE) -> tuple[list[tuple[str, re.Pattern]], dict[str, re.Pattern]]:
+    """The world's question patterns in family order, and each family's answer pattern."""
+    spec = json.loads(path.read_text())
+    questions = [(f["name"], _compile(f["question"], spec["slots"])) for f in spec["families"]]
+    answers = {f["name"]: _compile(f["answer"], spec["slots"]) for f in spec["families"]}
+    return questions, answers
+
+
+_QUESTIONS, _ANSWERS = load_format()
 LABELS = ("grounded", "hallucinated", "malformed")
 
 

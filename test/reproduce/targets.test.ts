@@ -1,0 +1,61 @@
+// The reproduce file's worlds and targets: parsed with every problem named, and targets checked as
+// paired differences over seeds (met when mean − sd clears the margin), on fixed inputs.
+import { describe, expect, test } from "@jest/globals";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadPlan, runName } from "../../orchestrator/reproduce/plan.js";
+import { armOverrides, planWorlds } from "../../orchestrator/reproduce/run.js";
+import type { ArmRun } from "../../orchestrator/reproduce/table.js";
+import { checkTargets, renderTargetsMarkdown } from "../../orchestrator/reproduce/targets.js";
+import { tempDir } from "../worker/helpers.js";
+
+function planFile(text: string): string {
+  const file = join(tempDir("c3l-plan-"), "reproduce.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("reproduce worlds and targets", () => {
+  test("worlds: one set of runs per world, named by it, its overrides before the arm's", () => {
+    const plan = loadPlan(planFile(`base: q.yaml
+arms: {base: [rounds=0], c3l: [rounds=1]}
+worlds: {w0: [], w1: [world.seed=1]}
+targets:
+  - {name: gain, arm: c3l, than: base, metric: grade.final.grounded_share, margin: 0.2}
+`));
+    expect(plan.worlds).toEqual([{ name: "w0", overrides: [] }, { name: "w1", overrides: ["world.seed=1"] }]);
+    expect(armOverrides(plan, plan.arms[1]!, 2, ["runs_dir=/r"], planWorlds(plan)[1])).toEqual(["world.seed=1", "rounds=1", "seed=2", "runs_dir=/r"]);
+    expect(runName("c3l", 2, "w1")).toBe("repro-w1-c3l-s2");
+    expect(runName("c3l", 2)).toBe("repro-c3l-s2"); // a plan without worlds keeps its run names
+    expect(planWorlds(loadPlan(planFile("base: q.yaml\narms: {base: []}\n")))).toEqual([{ name: null, overrides: [] }]);
+  });
+
+  test("bad worlds and targets: every problem named by its key", () => {
+    expect(() => loadPlan(planFile(`base: q.yaml
+arms: {base: []}
+worlds: {"W 1": [1]}
+targets:
+  - {name: x, arm: nope, than: also-nope, metric: "", margin: "big", extra: 1}
+`))).toThrow(/worlds\.W 1: expected a name[\s\S]*worlds\.W 1: expected a list[\s\S]*targets\[0\]\.arm: expected one of the arms \(base\), got "nope"[\s\S]*targets\[0\]\.than[\s\S]*targets\[0\]\.metric[\s\S]*targets\[0\]\.margin[\s\S]*targets\[0\]\.extra: unknown key/);
+  });
+
+  test("a paired difference is met only when mean − sd clears the margin; an absolute target reads the arm alone", () => {
+    const run = (arm: string, seed: number, share: number): ArmRun => ({ arm, seed, run_id: `${arm}${seed}`, metrics: { "grade.final.grounded_share": share } });
+    const runs = [run("base", 0, 0.5), run("base", 1, 0.4), run("base", 2, 0.45), run("c3l", 0, 0.72), run("c3l", 1, 0.62), run("c3l", 2, 0.70)];
+    const [gain, strict, absolute, single] = checkTargets([
+      { name: "gain", arm: "c3l", than: "base", metric: "grade.final.grounded_share", margin: 0.2 },
+      { name: "strict", arm: "c3l", than: "base", metric: "grade.final.grounded_share", margin: 0.23 },
+      { name: "absolute", arm: "c3l", than: null, metric: "grade.final.grounded_share", margin: 0.6 },
+      { name: "single", arm: "c3l", than: "base", metric: "pope.f1", margin: 0 },
+    ], runs);
+    expect(gain!.values).toEqual({ 0: expect.closeTo(0.22, 12), 1: expect.closeTo(0.22, 12), 2: expect.closeTo(0.25, 12) });
+    expect(gain!.stat.mean).toBeCloseTo(0.23, 12);
+    expect(gain!.met).toBe(true); // 0.23 − 0.0173 ≥ 0.2
+    expect(strict!.met).toBe(false); // 0.23 − 0.0173 < 0.23
+    expect(absolute!.met).toBe(true);
+    expect(single!.met).toBeNull(); // no pope.f1 in these runs
+    const md = renderTargetsMarkdown([gain!, single!]);
+    expect(md).toContain("| gain | c3l − base: grade.final.grounded_share | 23.0 ± 1.7 | ≥ 20.0 (mean − sd) | **met** |");
+    expect(md).toContain("| single | c3l − base: pope.f1 | – | ≥ 0.000 (mean − sd) | not measurable |");
+  });
+});
