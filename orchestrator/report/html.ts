@@ -2,6 +2,7 @@
 import { formatNumber } from "../runs/compare.js";
 import type { Cell } from "./csv.js";
 import { FIGURE_NAMES, type ReportModel } from "./model.js";
+import { gradeChart, type GradeRow } from "./grade.js";
 import { countKeys, type CountRow } from "./tables.js";
 
 export interface PageAssets {
@@ -117,6 +118,19 @@ function trainingSection(m: ReportModel): string {
     `<div class="chart"><canvas id="chart-train-${k}" data-curve="${k}" data-title="${escapeHtml(title as string)}" aria-label="${escapeHtml(title as string)}"></canvas></div>`).join("")}</div>`;
 }
 
+function gradeSection(m: ReportModel): string {
+  const rows = m.figures.grade.rows as unknown as GradeRow[];
+  if (rows.length === 0) return `<p class="empty">no grade stage (it runs when the images have ground truth: the embedded world)</p>`;
+  const color = new Map(m.runs.map((r) => [r.label, r.color]));
+  const share = (v: number | null) => (v === null ? "—" : `${(100 * v).toFixed(1)}%`);
+  const body = rows.map((r) => [`${swatch(color.get(r.run) ?? "#888")}${h(r.run)}`, `<code>${h(r.set)}</code>`, h(r.pairs),
+    share(r.grounded_share), share(r.hallucinated_share), share(r.malformed_share), h(r.auroc_i2c)]);
+  return `<p>Every pair of the base generation, the regeneration after contrastive training and the final data, labelled against the
+    images' ground truth by the grade stage; the I2C AUROC is how well the score separates grounded from hallucinated pairs.</p>
+    <figure>${gradeChart(rows, m.runs.length > 1)}</figure>
+    ${table(["run", "set", "pairs", "grounded", "hallucinated", "malformed", "I2C AUROC"], body, "numeric")}`;
+}
+
 function metricsSection(m: ReportModel): string {
   const rows = m.figures.metrics.rows;
   if (rows.length === 0) return `<p class="empty">no evaluation metrics yet</p>`;
@@ -173,6 +187,7 @@ const SECTIONS: Array<[string, string, (m: ReportModel) => string]> = [
   ["config", "Config diff", configSection],
   ["i2c", "I2C distributions", i2cSection],
   ["training", "Training curves", trainingSection],
+  ["grade", "Grading", gradeSection],
   ["metrics", "Evaluation metrics", metricsSection],
   ["gallery", "Sample gallery", gallerySection],
   ["data", "Data", () => dataSection()],

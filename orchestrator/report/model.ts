@@ -2,6 +2,7 @@
 import { flattenConfig, type FlatValue } from "../runs/flatten.js";
 import type { Cell } from "./csv.js";
 import { galleryRows, type GalleryRow } from "./gallery.js";
+import { gradeRows } from "./grade.js";
 import { binEdges, cdfRows, histRows, i2cSeries, scoringPasses, statRows, thresholdRows } from "./i2c.js";
 import { imageIndex } from "./images.js";
 import type { ReportRun, Warn } from "./load.js";
@@ -41,7 +42,7 @@ export interface ReportModel {
   figures: Record<FigureName, Figure>;
 }
 
-export const FIGURE_NAMES = ["runs", "timeline", "funnel", "counts", "config_diff", "i2c_hist", "i2c_cdf", "i2c_thresholds", "i2c_stats", "training", "metrics", "gallery"] as const;
+export const FIGURE_NAMES = ["runs", "timeline", "funnel", "counts", "config_diff", "i2c_hist", "i2c_cdf", "i2c_thresholds", "i2c_stats", "training", "grade", "metrics", "gallery"] as const;
 export type FigureName = (typeof FIGURE_NAMES)[number];
 
 function figure<T extends object>(columns: string[], rows: T[]): Figure {
@@ -75,6 +76,7 @@ export async function buildModel(runs: ReportRun[], topK: number, warn: Warn): P
       i2c_thresholds: figure(["run", "stage", "pass", "threshold"], thresholdRows(runs)),
       i2c_stats: figure(["run", "pass", "n", "mean", "q10", "q25", "q50", "q75", "q90", "share_below_0"], statRows(series)),
       training: figure(["run", "stage", "micro", "step", "loss", "loss_lm", "loss_cl", "lr", "grad_norm", "failed"], trainingRows(runs)),
+      grade: figure(["run", "set", "pairs", "grounded_share", "hallucinated_share", "malformed_share", "auroc_i2c"], gradeRows(runs)),
       metrics: figure(["run", "protocol", "metric", "value"], metricRows(runs)),
       gallery: figure(["run", "pass", "group", "rank", "id", "image_id", "question", "answer", "logp_with_image", "logp_without_image", "i2c", "kept", "image"], gallery),
     },

@@ -1,5 +1,6 @@
 // The miniature paper table: per arm, mean ± sd over seeds of each column's metric (from each run's
 // summary.json metrics), as JSON, Markdown and a self-contained HTML page.
+import { barChartSvg } from "../report/svg.js";
 
 /** A column: the summary metric it reads, its title, and how it is shown. */
 export interface TableColumn {
@@ -104,6 +105,15 @@ export function renderMarkdownTable(table: ReproduceTable): string {
   return out.join("\n") + "\n";
 }
 
+/** Per arm, the grounded share of the final data as a bar with a ± sd whisker (inline SVG). */
+export function groundedChart(table: ReproduceTable): string {
+  const key = "grade.final.grounded_share";
+  return barChartSvg(table.rows.map((r) => ({
+    label: r.arm, value: r.stats[key]?.mean ?? null, sd: r.stats[key]?.sd ?? null,
+    title: `${r.arm}: ${formatStat(r.stats[key], { scale: 100, digits: 1 })}% grounded (${r.stats[key]?.n ?? 0} seeds)`,
+  })), "grounded share of the final data (mean ± sd over seeds)");
+}
+
 export function renderHtmlTable(table: ReproduceTable, title = "c3l reproduce"): string {
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   const { headers, body } = cells(table);
@@ -116,6 +126,7 @@ export function renderHtmlTable(table: ReproduceTable, title = "c3l reproduce"):
 <table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
 <tbody>${rows.join("\n")}</tbody></table>
 ${est ? `<p>${esc(est)}</p>` : ""}
+<figure>${groundedChart(table)}</figure>
 <p>mean ± sd over seeds (sample sd); shares in %, POPE F1 and SEED accuracy in %. Hover a row for its overrides.</p>
 </body></html>
 `;

@@ -98,7 +98,7 @@ describe("c3l report in a real browser", () => {
     expect(o.errors).toEqual([]); // a script error first: it would explain any failure below
 
     const headings = await page.$$eval("section h2", (hs) => hs.map((x) => x.textContent));
-    expect(headings).toEqual(["Runs", "Stage timeline", "Sample counts", "Config diff", "I2C distributions", "Training curves", "Evaluation metrics", "Sample gallery", "Data"]);
+    expect(headings).toEqual(["Runs", "Stage timeline", "Sample counts", "Config diff", "I2C distributions", "Training curves", "Grading", "Evaluation metrics", "Sample gallery", "Data"]);
     expect(await page.textContent("#metrics")).toContain("no evaluation metrics yet");
     expect(await page.textContent("#config")).toContain("one run: nothing to compare against");
 
