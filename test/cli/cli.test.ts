@@ -35,6 +35,8 @@ describe("c3l command", () => {
     expect(out.final_size).toBeGreaterThan(0);
     expect(existsSync(out.final)).toBe(true);
     expect(Object.keys(out.counts)).toEqual(expect.arrayContaining(["pretrain", "rescore", "grade", "finetune", "evaluate"]));
+    // the story first, then the table
+    expect(r.stderr).toMatch(/grounded share: base generation [\d.]+% → final data [\d.]+%[\s\S]*I2C AUROC[\s\S]*POPE F1 [\d.]+[\s\S]*every number of the run/);
     expect(r.stderr).toMatch(/metric\.grade\.final\.grounded_share\s+\d/); // the summary table
     expect(typeof out.metrics["pope.f1"]).toBe("number");
   }, 600_000);
