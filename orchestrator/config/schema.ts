@@ -291,8 +291,8 @@ export const SCHEMA = {
         doc: "Benchmark name → its file or folder in its published format (relative to the config file), e.g. {pope: /data/pope}, or a world benchmark ({pope: builtin:world-pope, seed: builtin:world-seed, mmbench: builtin:world-mmbench}, whose image folder and protocol options are supplied).",
       },
       model: {
-        type: "string", default: null, nullable: true, path: "config_dir", keywords: ["finetuned", "generator", "base"],
-        doc: "The model evaluated: finetuned (the finetune stage's export), generator (the contrast-trained generator), base (generator.model_dir), or a local checkpoint folder; null: finetuned when finetune.enabled, else generator.",
+        type: "string", default: null, nullable: true, path: "config_dir", keywords: ["finetuned", "generator", "base", "target"],
+        doc: "The model evaluated: finetuned (the finetune stage's export), generator (the contrast-trained generator), base (generator.model_dir), target (finetune.model_dir untuned: the start the finetuned target is measured against), or a local checkpoint folder; null: finetuned when finetune.enabled, else generator.",
       },
       options: { type: "map", default: {}, doc: "Benchmark options passed to the evaluators as name → value strings (e.g. a SEED-Bench protocol)." },
       max_new_tokens: { type: "int", default: 16, min: 1, doc: "Token limit per generated answer." },

@@ -194,7 +194,10 @@ export function validateRules(doc: unknown, configDir: string): string[] {
   const finetune = isMapping(doc.finetune) ? doc.finetune : {};
   const evaluate = isMapping(doc.evaluate) ? doc.evaluate : {};
   if (evaluate.model === "finetuned" && finetune.enabled !== true) {
-    problems.push(`evaluate.model: expected generator, base or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"`);
+    problems.push(`evaluate.model: expected generator, base, target or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"`);
+  }
+  if (evaluate.model === "target" && (finetune.model_dir === undefined || finetune.model_dir === null)) {
+    problems.push(`evaluate.model: "target" evaluates finetune.model_dir untuned, but finetune.model_dir is not set`);
   }
   problems.push(...workersRules(isMapping(doc.workers) ? doc.workers : {}));
   return problems;

@@ -60,7 +60,8 @@ async function resolveAssets(config: C3lConfig): Promise<Assets> {
     ? { ...(await BUILTIN_DATA[dataBuiltin]!(config)), images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
   const modelDir = await resolveModel(config.generator.model_dir, "generator.model_dir", config);
-  const target = config.finetune.enabled ? config.finetune.model_dir : null;
+  // The target is also needed untuned when evaluate.model is "target" (its start, measured alone).
+  const target = config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
   const targetModelDir = target ? await resolveModel(target, "finetune.model_dir", config) : modelDir;
   return { source, modelDir, targetModelDir };
 }

@@ -25,15 +25,19 @@ export interface ReproducePlan {
 }
 
 /**
- * A claim the table is checked against: arm's metric minus `than`'s (paired by seed), or arm's metric
- * alone, must reach `margin`; met when the mean minus one sd clears it.
+ * A claim the table is checked against: arm's metric minus `than`'s `than_metric` (paired by seed;
+ * default the same metric), or arm's metric alone, must reach `margin`; met when the mean minus one
+ * sd clears it. A negative margin with `than` bounds a difference from below; `at_most` flips the
+ * test to mean + sd ≤ margin (e.g. malformed share ≤ 0.02).
  */
 export interface Target {
   name: string;
   arm: string;
   metric: string;
   than: string | null;
+  than_metric: string | null;
   margin: number;
+  at_most: boolean;
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -96,8 +100,14 @@ export function loadPlan(file: string): ReproducePlan {
       if (t.than !== undefined && t.than !== null && (typeof t.than !== "string" || !armNames.includes(t.than))) problems.push(`${where}.than: expected one of the arms (${armNames.join(", ")}), got ${JSON.stringify(t.than)}`);
       if (typeof t.metric !== "string" || !t.metric) problems.push(`${where}.metric: expected a summary metric name (e.g. grade.final.grounded_share), got ${JSON.stringify(t.metric)}`);
       if (typeof t.margin !== "number" || !Number.isFinite(t.margin)) problems.push(`${where}.margin: expected a number, got ${JSON.stringify(t.margin)}`);
-      for (const key of Object.keys(t)) if (!["name", "arm", "metric", "than", "margin"].includes(key)) problems.push(`${where}.${key}: unknown key (known: name, arm, metric, than, margin)`);
-      targets.push({ name: String(t.name), arm: String(t.arm), metric: String(t.metric), than: typeof t.than === "string" ? t.than : null, margin: Number(t.margin) });
+      if (t.than_metric !== undefined && (typeof t.than_metric !== "string" || !t.than_metric)) problems.push(`${where}.than_metric: expected a summary metric name, got ${JSON.stringify(t.than_metric)}`);
+      if (t.at_most !== undefined && typeof t.at_most !== "boolean") problems.push(`${where}.at_most: expected true or false, got ${JSON.stringify(t.at_most)}`);
+      const known = ["name", "arm", "metric", "than", "than_metric", "margin", "at_most"];
+      for (const key of Object.keys(t)) if (!known.includes(key)) problems.push(`${where}.${key}: unknown key (known: ${known.join(", ")})`);
+      targets.push({
+        name: String(t.name), arm: String(t.arm), metric: String(t.metric), than: typeof t.than === "string" ? t.than : null,
+        than_metric: typeof t.than_metric === "string" ? t.than_metric : null, margin: Number(t.margin), at_most: t.at_most === true,
+      });
     });
   }
   if (problems.length) throw new ConfigError(problems, path);

@@ -20,11 +20,11 @@ export function checkTargets(targets: Target[], runs: ArmRun[]): TargetResult[] 
     const values: Record<number, number> = {};
     for (const seed of [...new Set(runs.filter((r) => r.arm === t.arm).map((r) => r.seed))].sort((a, b) => a - b)) {
       const mine = metric(t.arm, seed, t.metric);
-      const other = t.than === null ? 0 : metric(t.than, seed, t.metric);
+      const other = t.than === null ? 0 : metric(t.than, seed, t.than_metric ?? t.metric);
       if (mine !== undefined && other !== undefined) values[seed] = mine - other;
     }
     const stat = meanSd(Object.values(values));
-    const met = stat.mean === null || stat.sd === null ? null : stat.mean - stat.sd >= t.margin;
+    const met = stat.mean === null || stat.sd === null ? null : t.at_most ? stat.mean + stat.sd <= t.margin : stat.mean - stat.sd >= t.margin;
     return { ...t, values, stat, met };
   });
 }
@@ -38,10 +38,12 @@ export function renderTargetsMarkdown(results: TargetResult[]): string {
   if (results.length === 0) return "";
   const lines = ["| target | measure | mean ± sd over seeds | needed | met |", "|---|---|---:|---:|---|"];
   for (const r of results) {
-    const what = r.than === null ? `${r.arm}: ${r.metric}` : `${r.arm} − ${r.than}: ${r.metric}`;
+    const other = r.than_metric && r.than_metric !== r.metric ? ` − ${r.than}: ${r.than_metric}` : ` − ${r.than}`;
+    const what = r.than === null ? `${r.arm}: ${r.metric}` : r.than_metric && r.than_metric !== r.metric ? `${r.arm}: ${r.metric}${other}` : `${r.arm}${other}: ${r.metric}`;
     const value = r.stat.mean === null ? "–" : `${shown(r.metric, r.stat.mean)}${r.stat.sd === null ? "" : ` ± ${shown(r.metric, r.stat.sd)}`}`;
     const verdict = r.met === null ? "not measurable" : r.met ? "**met**" : "missed";
-    lines.push(`| ${r.name} | ${what} | ${value} | ≥ ${shown(r.metric, r.margin)} (mean − sd) | ${verdict} |`);
+    const needed = r.at_most ? `≤ ${shown(r.metric, r.margin)} (mean + sd)` : `≥ ${shown(r.metric, r.margin)} (mean − sd)`;
+    lines.push(`| ${r.name} | ${what} | ${value} | ${needed} | ${verdict} |`);
   }
   return lines.join("\n") + "\n\nShares in points; a difference is paired by seed (the same seed shares the pipeline's sampling).\n";
 }

@@ -30,7 +30,7 @@ describe("c3l validate", () => {
     expect(r.stderr).toContain(`${bad}: 4 problems`);
     expect(r.stderr).toContain("generation.temprature: unknown key (did you mean generation.temperature?)");
     expect(r.stderr).toContain('generation.k: expected an integer >= 1, got "zero"');
-    expect(r.stderr).toContain('scoring.estimator: expected one of kl, logratio, got "kll" (did you mean "kl"?)');
+    expect(r.stderr).toContain('scoring.estimator: expected one of kl, logratio, logratio_minlogp, got "kll" (did you mean "kl"?)');
     expect(r.stderr).toContain("contrast.steps, contrast.epochs: expected exactly one of them to be non-null");
   });
 

@@ -21,7 +21,7 @@ describe("validation", () => {
       "generation.temprature: unknown key (did you mean generation.temperature?)",
       "generation.k: expected an integer >= 1, got 0",
       "generation.top_p: expected a number in (0, 1], got 1.5",
-      'scoring.estimator: expected one of kl, logratio, got "kll" (did you mean "kl"?)',
+      'scoring.estimator: expected one of kl, logratio, logratio_minlogp, got "kll" (did you mean "kl"?)',
       "scoring.batch_size: expected an integer >= 1, got 2.5",
       "contrast.steps, contrast.epochs: expected exactly one of them to be non-null, got steps: 10, epochs: 2 (set the others to null, or remove them with ~contrast.steps)",
     ]);
@@ -35,7 +35,7 @@ describe("validation", () => {
   });
 
   test("an unknown key with nothing close lists the known keys", () => {
-    expect(problemsOf({ final: { zzz: 1 } })).toEqual(["final.zzz: unknown key (known keys of final: budget, rank_by, per_image_cap, dedup)"]);
+    expect(problemsOf({ final: { zzz: 1 } })).toEqual(["final.zzz: unknown key (known keys of final: budget, rank_by, family_balance, per_image_cap, dedup)"]);
   });
 
   test("type errors name what was expected and what was found", () => {
@@ -138,12 +138,15 @@ describe("validation", () => {
       "finetune.lr: expected a number > 0, got 0",
       "finetune.lora.r: expected an integer >= 1, got 0",
       "evaluate.benchmarks.pope: expected a path, got 3",
-      'evaluate.model: expected finetuned, generator, base or a path or null, got ""',
+      'evaluate.model: expected finetuned, generator, base, target or a path or null, got ""',
       "evaluate.options: expected a mapping of names to non-empty strings, got a list []",
       "finetune.warmup_steps: expected at most finetune.steps (4), got 9",
     ]);
     expect(problemsOf({ evaluate: { model: "finetuned", benchmarks: { pope: "p" } } })).toEqual([
-      'evaluate.model: expected generator, base or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"',
+      'evaluate.model: expected generator, base, target or a checkpoint folder while finetune.enabled is false (nothing is fine-tuned), got "finetuned"',
+    ]);
+    expect(problemsOf({ evaluate: { model: "target", benchmarks: { pope: "p" } } })).toEqual([
+      'evaluate.model: "target" evaluates finetune.model_dir untuned, but finetune.model_dir is not set',
     ]);
     const r = resolveDocument(
       { finetune: { enabled: true, epochs: 2, extra_data: [{ json: "x/a.json", images: "x/img" }] }, evaluate: { benchmarks: { pope: "pope" }, model: "base" } },

@@ -47,7 +47,7 @@ targets:
       { name: "strict", arm: "c3l", than: "base", metric: "grade.final.grounded_share", margin: 0.23 },
       { name: "absolute", arm: "c3l", than: null, metric: "grade.final.grounded_share", margin: 0.6 },
       { name: "single", arm: "c3l", than: "base", metric: "pope.f1", margin: 0 },
-    ], runs);
+    ].map((t) => ({ than_metric: null, at_most: false, ...t })), runs);
     expect(gain!.values).toEqual({ 0: expect.closeTo(0.22, 12), 1: expect.closeTo(0.22, 12), 2: expect.closeTo(0.25, 12) });
     expect(gain!.stat.mean).toBeCloseTo(0.23, 12);
     expect(gain!.met).toBe(true); // 0.23 − 0.0173 ≥ 0.2
@@ -57,5 +57,20 @@ targets:
     const md = renderTargetsMarkdown([gain!, single!]);
     expect(md).toContain("| gain | c3l − base: grade.final.grounded_share | 23.0 ± 1.7 | ≥ 20.0 (mean − sd) | **met** |");
     expect(md).toContain("| single | c3l − base: pope.f1 | – | ≥ 0.000 (mean − sd) | not measurable |");
+  });
+
+  test("than_metric compares two metrics of paired runs; at_most bounds from above with mean + sd", () => {
+    const runs: ArmRun[] = [0, 1, 2].map((seed) => ({ arm: "c3l", seed, run_id: `c${seed}`, metrics: {
+      "grade.base.grounded_share": 0.45, "grade.regenerate.grounded_share": 0.55 + seed * 0.01, "grade.final.malformed_share": 0.01 * seed } }));
+    const [lift, malformed, loose] = checkTargets([
+      { name: "lift", arm: "c3l", metric: "grade.regenerate.grounded_share", than: "c3l", than_metric: "grade.base.grounded_share", margin: 0.08, at_most: false },
+      { name: "malformed", arm: "c3l", metric: "grade.final.malformed_share", than: null, than_metric: null, margin: 0.015, at_most: true },
+      { name: "loose", arm: "c3l", metric: "grade.final.malformed_share", than: null, than_metric: null, margin: 0.03, at_most: true },
+    ], runs);
+    expect(lift!.stat.mean).toBeCloseTo(0.11, 12);
+    expect(lift!.met).toBe(true);
+    expect(malformed!.met).toBe(false); // mean + sd = 0.01 + 0.01 > 0.015
+    expect(loose!.met).toBe(true);
+    expect(renderTargetsMarkdown([lift!])).toContain("| lift | c3l: grade.regenerate.grounded_share − c3l: grade.base.grounded_share | 11.0 ± 1.0 |");
   });
 });

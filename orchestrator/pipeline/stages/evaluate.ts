@@ -1,5 +1,5 @@
 // evaluate: the configured benchmarks (evaluate.benchmarks) on one model — the fine-tuned target,
-// the (contrast-trained) generator, the base generator or a checkpoint folder — through
+// the (contrast-trained) generator, the base generator, the untuned target or a checkpoint folder — through
 // eval/run-model.ts. Every raw prediction is cached in samples/evaluate-cache.jsonl, so a resumed
 // evaluation asks only for what is missing; results go to eval/results.json, the metrics to
 // summary.metrics and each benchmark's protocol to this stage's state (c3l compare reads it).
@@ -24,6 +24,7 @@ export function evaluatedModelDir(ctx: StageContext): string {
   const which = evaluatedModel(ctx.config);
   if (which === "generator") return ctx.modelDir;
   if (which === "base") return ctx.baseModelDir;
+  if (which === "target") return ctx.targetModelDir;
   if (which !== "finetuned") return which; // a checkpoint folder (absolute: the config resolved it)
   const finetune = ctx.run.readState("finetune");
   const dir = finetune?.status === "done" ? (finetune.extra.model_dir as string | undefined) : undefined;
