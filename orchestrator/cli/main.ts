@@ -38,13 +38,14 @@ async function main(argv: string[]): Promise<number> {
         .option("seeds", { type: "string", describe: "seeds, e.g. 0,1,2 (default: the file's)" })
         .option("arm", { type: "string", array: true, default: [] as string[], describe: "only these arms (repeatable)" })
         .option("out", { type: "string", default: "reproduce", describe: "where table.md, table.html and table.json go" })
+        .option("evidence", { type: "string", describe: "also write each world's table into this Markdown file (EVIDENCE.md) between its <!-- c3l reproduce: WORLD --> markers" })
         .option("runs-dir", { type: "string", describe: "the folder holding run folders (default: the config's runs_dir)" })
         .option("threads", { type: "number", describe: "torch threads in the worker" })
         .example("$0 reproduce", "all arms, seeds 0,1,2; rerun after an interruption to continue")
         .example("$0 reproduce --seeds 0 --arm base --arm c3l-infonce-hidden --out /tmp/t", "two arms, one seed"),
       async (args) => {
         const { reproduce } = await import("./reproduce.js");
-        code = await reproduce({ config: args.config, seeds: args.seeds, out: args.out, runsDir: args["runs-dir"], arms: args.arm, threads: args.threads, overrides: args.overrides });
+        code = await reproduce({ config: args.config, seeds: args.seeds, out: args.out, runsDir: args["runs-dir"], arms: args.arm, threads: args.threads, evidence: args.evidence, overrides: args.overrides });
       },
     )
     .command(

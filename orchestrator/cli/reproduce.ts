@@ -1,12 +1,13 @@
 // `c3l reproduce`: the miniature paper table — every arm of configs/reproduce.yaml × every seed as a
 // normal run (finished ones reused), then mean ± sd per arm as Markdown (stdout), HTML and JSON.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { RunArgumentError } from "../runs/errors.js";
 import { loadPlan } from "../reproduce/plan.js";
 import { planWorlds, runPlan } from "../reproduce/run.js";
 import { checkTargets, renderTargetsMarkdown } from "../reproduce/targets.js";
+import { spliceTable } from "../reproduce/evidence.js";
 import { buildTable, renderHtmlTable, renderMarkdownTable } from "../reproduce/table.js";
 import { PROJECT_ROOT } from "../worker/index.js";
 import { EXIT } from "./exit-codes.js";
@@ -20,6 +21,8 @@ export interface ReproduceArgs {
   runsDir?: string;
   arms?: string[];
   threads?: number;
+  /** a Markdown file (EVIDENCE.md) whose marked blocks receive each world's table */
+  evidence?: string;
   overrides: string[];
 }
 
@@ -57,6 +60,11 @@ export async function reproduce(args: ReproduceArgs): Promise<number> {
       plan: { file: plan.file, base: plan.base, seeds: plan.seeds, overrides: plan.overrides, extra, world }, runs, ...table, targets,
     });
     process.stdout.write(markdown + (worlds.length > 1 ? "\n" : ""));
+    if (args.evidence) {
+      const file = resolve(args.evidence);
+      writeFileAtomic(file, spliceTable(existsSync(file) ? readFileSync(file, "utf8") : "", world.name ?? "default", markdown));
+      log(`reproduce: the ${world.name ?? "default"} table written into ${file}`);
+    }
     log(`reproduce: table in ${join(out, "table.md")}, ${join(out, "table.html")} and ${join(out, "table.json")}`);
   }
   return EXIT.ok;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configToJson, configToYaml, resolveConfig } from "../../orchestrator/config/index.js";
 import { loadPlan, runName } from "../../orchestrator/reproduce/plan.js";
-import { armOverrides, findRun, runPlan } from "../../orchestrator/reproduce/run.js";
+import { armOverrides, findRun, planWorlds, runPlan } from "../../orchestrator/reproduce/run.js";
 import { buildManifest } from "../../orchestrator/runs/manifest.js";
 import { createRun } from "../../orchestrator/runs/run-folder.js";
 import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
@@ -22,12 +22,16 @@ function finishedRun(base: string, overrides: string[], name: string, metrics: R
 }
 
 describe("reproduce", () => {
-  test("configs/reproduce.yaml loads: base quickstart, three seeds, the table's arms", () => {
+  test("configs/reproduce.yaml loads: base quickstart, three seeds, two worlds, the table's controls and C3L arms, valid in every world", () => {
     const plan = loadPlan(join(PROJECT_ROOT, "configs", "reproduce.yaml"));
     expect(plan.base).toBe(join(PROJECT_ROOT, "configs", "quickstart.yaml"));
     expect(plan.seeds).toEqual([0, 1, 2]);
-    expect(plan.arms.map((a) => a.name)).toEqual(["base", "i2c-filter", "random-filter", "c3l-infonce-hidden", "c3l-infonce-loglik", "c3l-preference", "c3l-lm-only", "i2c-filter-kl"]);
-    for (const arm of plan.arms) expect(resolveConfig(plan.base, armOverrides(plan, arm, 1, [])).problems).toEqual([]);
+    expect(plan.worlds.map((w) => w.name)).toEqual(["w0", "w1"]);
+    expect(plan.arms.map((a) => a.name)).toEqual(expect.arrayContaining(["base", "random-filter", "i2c-filter", "c3l-preference", "i2c-filter-kl"]));
+    expect(plan.targets.length).toBeGreaterThan(0);
+    for (const world of planWorlds(plan)) {
+      for (const arm of plan.arms) expect(resolveConfig(plan.base, armOverrides(plan, arm, 1, [], world)).problems).toEqual([]);
+    }
   });
 
   test("a bad plan reports every problem at once", () => {

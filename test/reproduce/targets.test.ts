@@ -7,6 +7,7 @@ import { loadPlan, runName } from "../../orchestrator/reproduce/plan.js";
 import { armOverrides, planWorlds } from "../../orchestrator/reproduce/run.js";
 import type { ArmRun } from "../../orchestrator/reproduce/table.js";
 import { checkTargets, renderTargetsMarkdown } from "../../orchestrator/reproduce/targets.js";
+import { spliceTable } from "../../orchestrator/reproduce/evidence.js";
 import { tempDir } from "../worker/helpers.js";
 
 function planFile(text: string): string {
@@ -72,5 +73,17 @@ targets:
     expect(malformed!.met).toBe(false); // mean + sd = 0.01 + 0.01 > 0.015
     expect(loose!.met).toBe(true);
     expect(renderTargetsMarkdown([lift!])).toContain("| lift | c3l: grade.regenerate.grounded_share − c3l: grade.base.grounded_share | 11.0 ± 1.0 |");
+  });
+});
+
+describe("reproduce --evidence", () => {
+  test("a world's table replaces its marked block, prose around it kept; a world without markers is appended", () => {
+    const doc = "# Evidence\n\nintro\n\n<!-- c3l reproduce: w0 -->\nold table\n<!-- end c3l reproduce: w0 -->\n\nafter\n";
+    const once = spliceTable(doc, "w0", "| new | table |\n");
+    expect(once).toBe("# Evidence\n\nintro\n\n<!-- c3l reproduce: w0 -->\n| new | table |\n<!-- end c3l reproduce: w0 -->\n\nafter\n");
+    expect(spliceTable(once, "w0", "| new | table |\n")).toBe(once); // idempotent
+    const appended = spliceTable(once, "w1", "| w1 |");
+    expect(appended.startsWith(once.trimEnd())).toBe(true);
+    expect(appended.endsWith("<!-- c3l reproduce: w1 -->\n| w1 |\n<!-- end c3l reproduce: w1 -->\n")).toBe(true);
   });
 });
