@@ -3,6 +3,7 @@ import { describe, expect, test } from "@jest/globals";
 import { resolveDocument } from "../../orchestrator/config/index.js";
 import { familyQuotas, filterTopPairs } from "../../orchestrator/pipeline/filter.js";
 import { classifyPair, pairFormat, usablePairs } from "../../orchestrator/pipeline/pair-format.js";
+import { gradeSets } from "../../orchestrator/pipeline/stages/grade.js";
 import type { ScoredPair } from "../../orchestrator/pipeline/select.js";
 
 function config(format: object) {
@@ -75,5 +76,13 @@ describe("family-balanced filter", () => {
     expect(r.kept).toHaveLength(6);
     expect(r.kept.filter((p) => p.family === "existence").map((p) => p.id)).toEqual(["e0#0", "e1#0"]);
     expect(r.dropped_cap + r.dropped_budget + r.kept.length).toBe(capped.length);
+  });
+});
+
+describe("graded sets", () => {
+  test("with contrast rounds the base generation is also graded through the final filter (filter_only, paired in the run); without, it is the final data", () => {
+    expect(gradeSets(1).map((s) => [s.name, s.pairs, s.filtered ?? false])).toEqual([
+      ["base", "r0-score", false], ["regenerate", "rescore", false], ["filter_only", "r0-score", true], ["final", "filter", false]]);
+    expect(gradeSets(0).map((s) => s.name)).toEqual(["base", "final"]);
   });
 });

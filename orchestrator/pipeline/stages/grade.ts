@@ -1,8 +1,11 @@
 // grade: when the images have ground truth (the embedded world's truth.jsonl beside its manifest),
-// every pair of three sets is labelled grounded / hallucinated / malformed by the world's grader
+// every pair of these sets is labelled grounded / hallucinated / malformed by the world's grader
 // (python -m c3l_worker.world grade): the base generation (r0-generate scored by r0-score; with
 // rounds 0, regenerate — the base generator's own output), the regeneration after contrastive
-// training, and the final dataset. Files in grade/, `grade.<set>.*` metrics in summary.json.
+// training, the final dataset, and (rounds > 0) filter_only: the base generation put through the
+// same final filter (budget, ranking, family balance), the I2C-filter-alone reference on the same
+// images and sampled pairs, so "C3L vs filtering alone" is paired within the run. Files in grade/,
+// `grade.<set>.*` metrics in summary.json.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
@@ -11,6 +14,8 @@ import { writeFileAtomic, writeJsonAtomic } from "../../runs/atomic.js";
 import { workerPython } from "../../worker/index.js";
 import { builtinName, worldDir, worldPaths } from "../builtins.js";
 import { readSamples, type StageContext, type StageOutcome } from "../context.js";
+import { filterTopPairs } from "../filter.js";
+import { usablePairs } from "../pair-format.js";
 import type { ScoredPair } from "../select.js";
 import type { GeneratedRecord } from "./generate.js";
 import type { ScoredRecord } from "./score.js";
@@ -28,14 +33,28 @@ export function truthFile(config: C3lConfig): string | null {
 
 /** One graded set: the pairs of a scoring stage (or the filter's kept pairs) and the generate stage they came from. */
 export interface GradeSet {
-  name: "base" | "regenerate" | "final";
+  name: "base" | "regenerate" | "final" | "filter_only";
   pairs: string;
   generated: string | null;
+  /** filter_only: the pairs of `pairs` as the final filter would keep them */
+  filtered?: true;
 }
 
 export function gradeSets(rounds: number): GradeSet[] {
   const base: GradeSet = rounds > 0 ? { name: "base", pairs: "r0-score", generated: "r0-generate" } : { name: "base", pairs: "rescore", generated: "regenerate" };
-  return [base, ...(rounds > 0 ? [{ name: "regenerate", pairs: "rescore", generated: "regenerate" } as GradeSet] : []), { name: "final", pairs: "filter", generated: null }];
+  const afterContrast: GradeSet[] = rounds > 0
+    ? [{ name: "regenerate", pairs: "rescore", generated: "regenerate" }, { name: "filter_only", pairs: "r0-score", generated: null, filtered: true }]
+    : [];
+  return [base, ...afterContrast, { name: "final", pairs: "filter", generated: null }];
+}
+
+/** The pairs a set grades: a stage's records, or (filtered) the final filter applied to them. */
+function setPairs(ctx: StageContext, set: GradeSet): { id: string; image_id: string; question: string; answer: string; i2c: number | null }[] {
+  const records = [...readSamples<ScoredRecord | ScoredPair>(ctx, set.pairs).values()];
+  const pairs = set.filtered
+    ? filterTopPairs(usablePairs(ctx.config, records as ScoredRecord[]).pairs, { ...ctx.config.final, seed: ctx.config.seed }).kept
+    : records;
+  return pairs.map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c ?? null }));
 }
 
 /** What the grader prints for a file of pairs. */
@@ -83,8 +102,7 @@ export async function runGrade(ctx: StageContext): Promise<StageOutcome> {
   const metrics: Record<string, number> = {};
   const counts: Record<string, number> = {};
   for (const set of gradeSets(ctx.config.rounds)) {
-    const pairs = [...readSamples<ScoredRecord | ScoredPair>(ctx, set.pairs).values()]
-      .map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c ?? null }));
+    const pairs = setPairs(ctx, set);
     const pairsFile = join(dir, `${set.name}.pairs.jsonl`);
     writeFileAtomic(pairsFile, pairs.map((p) => JSON.stringify(p) + "\n").join(""));
     const result = await runGrader(truth, pairsFile, join(dir, `${set.name}.labels.jsonl`));
