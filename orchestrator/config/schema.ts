@@ -157,12 +157,12 @@ export const SCHEMA = {
         fields: {
           train_scenes: { type: "int", default: 3000, min: 1, doc: "Training scenes drawn for pretraining." },
           ground_steps: { type: "int", default: 800, min: 1, doc: "Steps training only the vision tower and projector on the grounding loss (batch 64; cheap: no language-model pass), before align." },
-          align_steps: { type: "int", default: 300, min: 1, doc: "Steps of the target checkpoint (builtin:world-align: grounding loss, captions and the seed instruction mix)." },
+          align_steps: { type: "int", default: 800, min: 1, doc: "Steps of the target checkpoint (builtin:world-align: grounding loss, captions and the seed instruction mix)." },
           generator_steps: { type: "int", default: 800, min: 1, doc: "Steps of the generator (builtin:world-generator) trained from it on instruction data with injected prior-driven pairs." },
           batch_size: { type: "int", default: 16, min: 1, doc: "Examples per pretraining step (align and generator; the grounding steps take 64 images)." },
           hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
-          instruct_pairs: { type: "int", default: 1500, min: 0, doc: "Size of the align phase's seed instruction mix: question/answer pairs of every family about training scenes only (existence asked as often with a \"no\" answer, about absent objects of POPE's three kinds), so builtin:world-align can follow instructions before it is tuned; 0: captions only." },
-          instruct_share: { type: "float", default: 0.5, min: 0, max: 1, doc: "Share of the align phase's rows drawn from the seed instruction mix (the rest are captions)." },
+          instruct_pairs: { type: "int", default: 3000, min: 0, doc: "Size of the align phase's seed instruction mix: question/answer pairs of every family about training scenes only (existence asked as often with a \"no\" answer, about absent objects of POPE's three kinds), so builtin:world-align can follow instructions before it is tuned; 0: captions only." },
+          instruct_share: { type: "float", default: 0.75, min: 0, max: 1, doc: "Share of the align phase's rows drawn from the seed instruction mix (the rest are captions)." },
         },
       },
     },
@@ -294,6 +294,7 @@ export const SCHEMA = {
         type: "string", default: null, nullable: true, path: "config_dir", keywords: ["finetuned", "generator", "base", "target"],
         doc: "The model evaluated: finetuned (the finetune stage's export), generator (the contrast-trained generator), base (generator.model_dir), target (finetune.model_dir untuned: the start the finetuned target is measured against), or a local checkpoint folder; null: finetuned when finetune.enabled, else generator.",
       },
+      untuned: { type: "bool", default: false, doc: "Also evaluate finetune.model_dir untuned (when the finetuned target is evaluated): metrics untuned.<bench>.<metric>, the start the tuned target is measured against. A builtin target's untuned predictions are cached beside its world and shared by every run of it." },
       options: { type: "map", default: {}, doc: "Benchmark options passed to the evaluators as name → value strings (e.g. a SEED-Bench protocol)." },
       max_new_tokens: { type: "int", default: 16, min: 1, doc: "Token limit per generated answer." },
     },
@@ -407,7 +408,7 @@ export interface C3lConfig {
     model_dir: string | null;
     extra_data: { json: string; images: string }[];
   } & TrainingConfig & { seed: number | null; weight_by: "none" | "i2c"; weight_spread: number }>;
-  evaluate: { benchmarks: Record<string, string>; model: string | null; options: Record<string, string>; max_new_tokens: number };
+  evaluate: { benchmarks: Record<string, string>; model: string | null; untuned: boolean; options: Record<string, string>; max_new_tokens: number };
   worker: { threads: number; request_timeout_s: number; start_timeout_s: number; max_attempts: number };
   workers: { local: number; devices: string[]; remote: { endpoint: string; server_key: string }[]; client_key: string | null; in_flight: number };
   distributed: { nproc_per_node: number; nnodes: number; rdzv_endpoint: string | null; backend: "auto" | "gloo" | "nccl"; strategy: "ddp" | "fsdp"; timeout_s: number };

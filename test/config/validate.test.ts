@@ -154,7 +154,7 @@ describe("validation", () => {
     );
     expect(r.problems).toEqual([]);
     expect(r.config!.finetune).toMatchObject({ steps: null, epochs: 2, lr: 2e-5, model_dir: null, seed: null, extra_data: [{ json: "/cfg/x/a.json", images: "/cfg/x/img" }] });
-    expect(r.config!.evaluate).toEqual({ benchmarks: { pope: "/cfg/pope" }, model: "base", options: {}, max_new_tokens: 16 });
+    expect(r.config!.evaluate).toEqual({ benchmarks: { pope: "/cfg/pope" }, model: "base", untuned: false, options: {}, max_new_tokens: 16 });
     const path = resolveDocument({ evaluate: { model: "ckpt" } }, { configDir: "/cfg", checkFiles: false });
     expect(path.config!.evaluate.model).toBe("/cfg/ckpt");
   });

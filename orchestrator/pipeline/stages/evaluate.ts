@@ -9,10 +9,11 @@ import { evaluateModel } from "../../eval/run-model.js";
 import { writeResults } from "../../eval/results.js";
 import type { C3lConfig } from "../../config/index.js";
 import type { StageContext, StageOutcome } from "../context.js";
-import { resolveBenchmarks } from "../builtins.js";
+import { builtinName, resolveBenchmarks, worldDir } from "../builtins.js";
 
 export const EVAL_RESULTS = join("eval", "results.json");
 export const EVAL_CACHE = join("samples", "evaluate-cache.jsonl");
+export const EVAL_UNTUNED_RESULTS = join("eval", "untuned.json");
 
 /** evaluate.model with its default applied: finetuned when finetune.enabled, else generator. */
 export function evaluatedModel(config: C3lConfig): string {
@@ -44,10 +45,30 @@ export async function runEvaluate(ctx: StageContext): Promise<StageOutcome> {
   const resultsFile = join(ctx.run.dir, EVAL_RESULTS);
   mkdirSync(dirname(resultsFile), { recursive: true });
   writeResults(resultsFile, results);
+  if (e.untuned && evaluatedModel(ctx.config) === "finetuned") {
+    ctx.log(`${ctx.stage}: the untuned target (${ctx.targetModelDir}), for reference`);
+    const untuned = await evaluateModel({
+      session: ctx.session, modelDir: ctx.targetModelDir, benches, options,
+      cacheFile: untunedCacheFile(ctx.config, ctx.run.dir), maxNewTokens: e.max_new_tokens, log: ctx.log,
+    });
+    writeResults(join(ctx.run.dir, EVAL_UNTUNED_RESULTS), untuned.results);
+    for (const [key, value] of Object.entries(untuned.metrics)) metrics[`untuned.${key}`] = value;
+  }
   ctx.run.updateSummary({ metrics });
   const scored = Object.values(results.benchmarks).filter((b) => b.status === "scored").length;
   return {
     counts: { benchmarks: Object.keys(results.benchmarks).length, scored, skipped: Object.keys(results.benchmarks).length - scored },
     extra: { model: evaluatedModel(ctx.config), model_dir: modelDir, results: EVAL_RESULTS, metrics, protocols },
   };
+}
+
+/**
+ * Where the untuned target's predictions are cached: a builtin target never changes under its name
+ * (its world's hash names the folder), so its predictions are shared by every run of that world;
+ * any other target is cached in the run.
+ */
+export function untunedCacheFile(config: C3lConfig, runDir: string): string {
+  const name = builtinName(config.finetune.model_dir ?? "");
+  if (name && name.startsWith("world")) return `${worldDir(config.world)}.${name}.untuned-eval.jsonl`;
+  return join(runDir, "samples", "evaluate-untuned-cache.jsonl");
 }

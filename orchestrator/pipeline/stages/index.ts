@@ -2,7 +2,7 @@
 import type { StageContext, StageOutcome } from "../context.js";
 import type { C3lConfig } from "../../config/index.js";
 import { runContrast } from "./contrast.js";
-import { EVAL_CACHE, EVAL_RESULTS, runEvaluate } from "./evaluate.js";
+import { EVAL_CACHE, EVAL_RESULTS, EVAL_UNTUNED_RESULTS, runEvaluate } from "./evaluate.js";
 import { runFilter } from "./filter.js";
 import { runFinetune } from "./finetune.js";
 import { GRADE_DIR, gradeSets, runGrade, truthFile } from "./grade.js";
@@ -64,7 +64,7 @@ export function stageSpecs(rounds: number, optional: OptionalStages = { finetune
     });
   }
   if (optional.evaluate) {
-    specs.push({ name: "evaluate", inputs: optional.finetune ? ["finetune"] : [], outputs: [EVAL_CACHE, EVAL_RESULTS], run: runEvaluate });
+    specs.push({ name: "evaluate", inputs: optional.finetune ? ["finetune"] : [], outputs: [EVAL_CACHE, EVAL_RESULTS, EVAL_UNTUNED_RESULTS], run: runEvaluate });
   }
   return specs;
 }
