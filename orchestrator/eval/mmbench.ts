@@ -11,6 +11,9 @@ import type { Benchmark, BenchOptions, EvalQuestion, LoadedBenchmark, Metric, Pr
 
 export const MMBENCH_MODES = ["circular", "single"] as const;
 export type MmbenchMode = (typeof MMBENCH_MODES)[number];
+/** As SEED-Bench's (seed.ts): the model writes a letter, or each option is scored as a continuation. */
+export const MMBENCH_PROTOCOLS = ["generation", "likelihood"] as const;
+export type MmbenchProtocol = (typeof MMBENCH_PROTOCOLS)[number];
 
 /** Legacy circular files store rotation k of question i as row index i + k·1,000,000. */
 export const ROTATION_STRIDE = 1_000_000;
@@ -36,9 +39,11 @@ export const mmbench: Benchmark<MmbenchQuestion> = {
   version: 1,
   options: {
     mode: { describe: "circular: a question counts only if every rotation of its options is answered right (MMBench's CircularEval); single: one pass, options as in the file", default: "circular", choices: MMBENCH_MODES },
+    protocol: { describe: "generation: the model writes a letter; likelihood: the option with the highest log-likelihood after the (hint and) question (predictions carry choice_logliks in the rotation's option order)", default: "generation", choices: MMBENCH_PROTOCOLS },
   },
   load: loadMmbench,
-  promptFor(q: MmbenchQuestion): Prompt {
+  promptFor(q: MmbenchQuestion, options: BenchOptions): Prompt {
+    if (options.protocol === "likelihood") return { text: q.text, image: q.image, suffix: null, continuations: q.choices };
     return { text: letterPrompt(q.text, q.choices), image: q.image, suffix: LETTER_SUFFIX };
   },
   score: scoreMmbench,
@@ -171,6 +176,15 @@ function resolveImageRefs(rows: Row[], file: string): void {
 
 function scoreMmbench(loaded: LoadedBenchmark<MmbenchQuestion>, predictions: PredictionRecord[], context: { options: BenchOptions }): ScoredBench {
   const mode = (context.options.mode ?? "circular") as MmbenchMode;
+  const protocol = (context.options.protocol ?? "generation") as MmbenchProtocol;
+  for (const p of predictions) {
+    if (protocol === "likelihood" && p.choice_logliks === null && p.prediction !== null) {
+      throw new EvalInputError("the likelihood protocol reads `choice_logliks`, this line has only a generated `prediction` (use --option mmbench.protocol=generation)", p.source);
+    }
+    if (protocol === "generation" && p.prediction === null && p.choice_logliks !== null) {
+      throw new EvalInputError("the generation protocol reads `prediction`, this line has only `choice_logliks` (use --option mmbench.protocol=likelihood)", p.source);
+    }
+  }
   const keys = new Set(loaded.questions.map((q) => q.key));
   const { byKey, unmatched } = joinPredictions(predictions, keys, (p) => predictionKey(p), (k) => `question ${k.replace("#", ", rotation ")}`);
 
@@ -182,11 +196,21 @@ function scoreMmbench(loaded: LoadedBenchmark<MmbenchQuestion>, predictions: Pre
     const p = byKey.get(q.key);
     if (p) matched += 1;
     let record: Record<string, unknown>;
-    if (!p || p.prediction === null) {
+    if (!p || (protocol === "generation" ? p.prediction === null : p.choice_logliks === null)) {
       missing += 1;
       record = { rotation: q.rotation, answer: q.answer, prediction: null, parsed: null, status: "missing" };
+    } else if (protocol === "likelihood") {
+      const ll = p.choice_logliks!;
+      if (ll.length !== q.choices.length) throw new EvalInputError(`choice_logliks: expected ${q.choices.length} numbers (one per option, in rotation ${q.rotation}'s order), got ${ll.length}`, p.source);
+      const best = Math.max(...ll);
+      const at = ll.flatMap((v, i) => (v === best ? [i] : []));
+      // a tie means the scores cannot separate the options: reported, not broken by position
+      if (at.length > 1) unparseable += 1;
+      record = at.length > 1
+        ? { rotation: q.rotation, answer: q.answer, choice_logliks: ll, parsed: null, status: "unparseable", reason: `tie between ${at.map((i) => LETTERS[i]).join(", ")}` }
+        : { rotation: q.rotation, answer: q.answer, choice_logliks: ll, parsed: LETTERS[at[0]!], status: "ok" };
     } else {
-      const parse = extractLetter(p.prediction, q.choices);
+      const parse = extractLetter(p.prediction!, q.choices);
       if (parse.letter === null) unparseable += 1;
       record = parse.letter === null
         ? { rotation: q.rotation, answer: q.answer, prediction: p.prediction, parsed: null, status: "unparseable", reason: parse.reason }
@@ -210,7 +234,7 @@ function scoreMmbench(loaded: LoadedBenchmark<MmbenchQuestion>, predictions: Pre
 
   const warnings: string[] = [];
   if (missing > 0) warnings.push(`${missing} of ${loaded.questions.length} prompts have no prediction (counted wrong${mode === "circular" ? "; the whole question fails" : ""})`);
-  if (unparseable > 0) warnings.push(`${unparseable} predictions give no option letter (counted wrong)`);
+  if (unparseable > 0) warnings.push(`${unparseable} predictions give no option ${protocol === "likelihood" ? "(tied log-likelihoods)" : "letter"} (counted wrong)`);
   if (unmatched.length > 0) warnings.push(`${unmatched.length} predictions match no prompt of ${loaded.path} in ${mode} mode (first: ${unmatchedSummary(unmatched).first[0]})`);
   return {
     status: "scored",
@@ -219,10 +243,19 @@ function scoreMmbench(loaded: LoadedBenchmark<MmbenchQuestion>, predictions: Pre
     protocol: {
       mode,
       circular_source: mode === "single" ? null : loaded.format === "mmbench-legacy-circular" ? "rows of the legacy file (index + k·1,000,000)" : "generated: rotation k shows the options shifted left by k (LLaVA --all-rounds)",
-      prompt: "hint (if any) and question, then one line per option 'A. …', then the suffix (LLaVA's model_vqa_mmbench.py --single-pred-prompt)",
-      prompt_suffix: LETTER_SUFFIX,
-      decoding: "greedy",
-      parse_rule: "c3l option-letter extraction v1 (docs/EVAL.md: bare, leading, stated, token, text); no LLM matcher",
+      ...(protocol === "generation"
+        ? {
+          protocol: "generation",
+          prompt: "hint (if any) and question, then one line per option 'A. …', then the suffix (LLaVA's model_vqa_mmbench.py --single-pred-prompt)",
+          prompt_suffix: LETTER_SUFFIX,
+          decoding: "greedy",
+          parse_rule: "c3l option-letter extraction v1 (docs/EVAL.md: bare, leading, stated, token, text); no LLM matcher",
+        }
+        : {
+          protocol: "likelihood",
+          prompt: "hint (if any) and question only; each option of the rotation scored as a continuation (the options are not shown, so a rotation changes only their order: CircularEval then differs from one pass only by ties)",
+          rule: "the option with the highest log-likelihood (as SEED-Bench's likelihood protocol); an exact tie is unparseable",
+        }),
       missing: "counted wrong",
       unparseable: "counted wrong",
       headline: mode === "circular" ? "CircularEval accuracy: a question counts when every rotation is right" : "accuracy of one pass",

@@ -217,9 +217,10 @@ export function resolveBenchmarks(config: C3lConfig): { benches: Record<string, 
     if (!path) throw new Error(`evaluate.benchmarks.${bench}: unknown builtin ${value}`);
     benches[bench] = path;
     if (name !== "world-mmbench") implied[`${bench}.images`] = paths.benchImages; // MMBench carries its images inline
-    // The world's models never saw LLaVA's short-answer suffix; SEED is scored by per-choice likelihood.
+    // The world's models never saw LLaVA's short-answer suffix nor its letter prompt: SEED and MMBench
+    // are scored by per-choice likelihood (MMBench still CircularEval, over rotations of its options).
     if (name === "world-pope") implied[`${bench}.suffix`] = "";
-    if (name === "world-seed") implied[`${bench}.protocol`] = "likelihood";
+    if (name === "world-seed" || name === "world-mmbench") implied[`${bench}.protocol`] = "likelihood";
   }
   return { benches, options: { ...implied, ...config.evaluate.options } };
 }

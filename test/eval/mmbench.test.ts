@@ -78,6 +78,28 @@ describe("MMBench TSV", () => {
     expect(r.protocol).toMatchObject({ mode: "circular", circular_source: expect.stringMatching(/generated/) });
   });
 
+  test("likelihood protocol (as SEED's): the question alone, the rotation's options as continuations; the best log-likelihood wins, a tie is unparseable", async () => {
+    const lik = { mode: "circular", protocol: "likelihood" };
+    const loaded = mmbench.load(file, lik);
+    const q0r1 = loaded.questions.find((q) => q.question_id === 0 && q.rotation === 1)!;
+    expect(mmbench.promptFor(q0r1, lik)).toMatchObject({ text: "What animal is shown?", suffix: null, continuations: ["a dog", "a bird", "a fish", "a cat"] });
+    // Scores follow the option texts through the rotations, as they do for a model that never sees the order.
+    const byText: Record<string, number> = { "a cat": -3, "a dog": -1, "a bird": -2, "a fish": -4, yes: -1, no: -1, red: -1, green: -2, blue: -3 };
+    const preds = readPredictions(writeJsonl(join(dir, "lik.jsonl"), loaded.questions.map((q) => (
+      { question_id: q.question_id, rotation: q.rotation, choice_logliks: q.choices.map((c) => byText[c]!) })))).records;
+    const r = (await mmbench.score(loaded, preds, { options: lik })) as ScoredBench;
+    // question 0: "a dog" best in every rotation → right; question 1: yes/no tie → unparseable; question 2: "red" best, answer "blue" → wrong
+    expect(r.metrics.accuracy!.value).toBeCloseTo(100 / 3, 10);
+    expect(r.counts).toMatchObject({ questions: 3, prompts: 9, matched: 9, missing: 0, unparseable: 2 });
+    expect(r.protocol).toMatchObject({ mode: "circular", protocol: "likelihood" });
+    const q0 = r.per_question.find((g) => g.question_id === 0)!;
+    expect(q0.rotations).toContainEqual({ rotation: 1, answer: "A", choice_logliks: [-1, -2, -4, -3], parsed: "A", status: "ok", correct: true });
+    const gen = readPredictions(writeJsonl(join(dir, "lik-mismatch.jsonl"), [{ question_id: 0, rotation: 0, prediction: "B" }])).records;
+    await expect(Promise.resolve().then(() => mmbench.score(loaded, gen, { options: lik }))).rejects.toThrow(/lik-mismatch\.jsonl:1: the likelihood protocol reads `choice_logliks`.*mmbench\.protocol=generation/);
+    const wrongLength = readPredictions(writeJsonl(join(dir, "lik-length.jsonl"), [{ question_id: 2, rotation: 0, choice_logliks: [-1, -2] }])).records;
+    await expect(Promise.resolve().then(() => mmbench.score(loaded, wrongLength, { options: lik }))).rejects.toThrow(/expected 3 numbers/);
+  });
+
   test("an unparseable answer counts wrong and is counted", async () => {
     const loaded = mmbench.load(file, single);
     const preds = readPredictions(writeJsonl(join(dir, "unp.jsonl"), [{ question_id: 0, prediction: "I cannot tell" }])).records;
