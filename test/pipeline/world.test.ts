@@ -75,13 +75,28 @@ describe("the pipeline on the CI-sized world", () => {
     expect(new Set(labels.map((l) => l.label))).not.toContain(undefined);
   });
 
-  test("evaluate scored the world's POPE (no suffix) and SEED (likelihood)", () => {
+  test("evaluate scored the world's POPE (no suffix), SEED (likelihood) and MMBench (likelihood, CircularEval)", () => {
     const { metrics } = readJson(join(runDir, "summary.json"));
     expect(typeof metrics["pope.f1"]).toBe("number");
     expect(typeof metrics["seed.accuracy"]).toBe("number");
+    expect(typeof metrics["mmbench.accuracy"]).toBe("number");
+    expect(typeof metrics["mmbench.vanilla.accuracy"]).toBe("number");
     const protocols = readJson(join(runDir, "state", "evaluate.json")).extra.protocols;
     expect(protocols.pope.prompt_suffix).toBe("");
     expect(protocols.seed.protocol).toBe("likelihood");
+    expect(protocols.mmbench).toMatchObject({ protocol: "likelihood", mode: "circular", run: { operation: expect.stringMatching(/^score/) } });
+    // The world's 32 benchmark scenes ask 3 questions each, every one in 4 rotations of its options, all answered.
+    const mmbench = readJson(join(runDir, "eval", "results.json")).benchmarks.mmbench;
+    expect(mmbench.counts).toMatchObject({ questions: 96, prompts: 384, matched: 384, missing: 0 });
+  });
+
+  test("the target was pretrained with the seed instruction mix: every family, existence as often 'no' as 'yes'", () => {
+    const mix = readJson(join(runDir, "state", "pretrain.json")).extra.stats.instruct_mix;
+    const world = readJson(join(runDir, "config.json")).world.pretrain;
+    expect(mix).toMatchObject({ pairs: world.instruct_pairs, share: world.instruct_share });
+    // How the mix is drawn, not a model output: existence in four of every seven pairs, "yes" and "no" in turn.
+    expect(mix.existence_no).toBe(mix.existence_yes);
+    expect(mix.existence_yes + mix.existence_no).toBeGreaterThan(mix.pairs / 2);
   });
 
   test("the world's progress reached the run log, and a second run finds it built (pretrain cached)", async () => {

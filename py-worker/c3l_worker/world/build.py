@@ -17,8 +17,8 @@ from .scene import Obj, draw_scene, render, scene_rng
 MARKER = "world.json"
 FORMAT = 2  # bump when the build changes its output for the same parameters
 DEFAULTS = {"seed": 0, "pool_images": 200, "bench_images": 100,
-            "pretrain": {"train_scenes": 3000, "ground_steps": 800, "align_steps": 300, "generator_steps": 800, "batch_size": 16,
-                         "hallucination_share": 0.2, "instruct_pairs": 1500, "instruct_share": 0.5}}
+            "pretrain": {"train_scenes": 3000, "ground_steps": 800, "align_steps": 800, "generator_steps": 800, "batch_size": 16,
+                         "hallucination_share": 0.2, "instruct_pairs": 3000, "instruct_share": 0.75}}
 
 
 def normalise_params(params: dict) -> dict:

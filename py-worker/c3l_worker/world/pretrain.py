@@ -56,8 +56,8 @@ class PretrainSettings:
     hallucination_share: float = 0.2  # of the generator's training pairs: prior-driven, usually false
     blind_share: float = 0.1  # of the generator's rows: no image (the image-withheld likelihood)
     generation_share: float = 0.5  # of the generator's image rows: the generation prompt, k pairs
-    instruct_pairs: int = 1500  # the align phase's seed instruction mix: pairs about training scenes (0: captions only)
-    instruct_share: float = 0.5  # of the align phase's rows: drawn from the seed instruction mix
+    instruct_pairs: int = 3000  # the align phase's seed instruction mix: pairs about training scenes (0: captions only)
+    instruct_share: float = 0.75  # of the align phase's rows: drawn from the seed instruction mix
     checkpoint_every: int = 200
 
     def to_json(self) -> dict:
@@ -124,8 +124,10 @@ def align_row(objects: list[Obj]) -> tuple[str, str, bool]:
     return language.CAPTION_PROMPT, f"{language.caption(objects)} {language.EOS}", True
 
 
-# One turn of the seed instruction mix: existence twice (a "yes" and a "no") for every other family once.
-INSTRUCT_TURN = ("count", "colour", "position", "existence", "existence")
+# One turn of the seed instruction mix: existence four times ("yes" and "no" in turn) for every other
+# family once. Measured on the world: existence (comparing the question's object with the image) is
+# learned only after some thousands of existence rows, the other families far sooner.
+INSTRUCT_TURN = ("count", "existence", "colour", "existence", "position", "existence", "existence")
 ABSENT_KINDS = ("random", "popular", "adversarial")  # POPE's kinds of absent objects, taken in turn
 
 
@@ -135,7 +137,7 @@ def instruct_mix(train_objects: list[list[Obj]], size: int, seed: int) -> list[t
     Drawn only from the training scenes passed in (the pretraining bank), never from the pipeline's or
     the benchmarks' scenes; depends only on (seed, the scenes, size)."""
     rng = random.Random(f"c3l-world-instruct/{seed}")
-    mix = []
+    mix, asked = [], 0  # asked: existence questions so far ("yes" and "no" alternate)
     for i in range(size):
         index = rng.randrange(len(train_objects))
         objects = train_objects[index]
@@ -143,13 +145,14 @@ def instruct_mix(train_objects: list[list[Obj]], size: int, seed: int) -> list[t
         if family != "existence":
             mix.append((index, *language.true_pair(objects, family, rng)))
             continue
-        if i % len(INSTRUCT_TURN) == 3:
+        if asked % 2 == 0:
             obj = rng.choice(objects)
             colour, shape, yes = obj.colour, obj.shape, True
         else:
-            kind = ABSENT_KINDS[(i // len(INSTRUCT_TURN)) % len(ABSENT_KINDS)]
+            kind = ABSENT_KINDS[(asked // 2) % len(ABSENT_KINDS)]
             colour, shape = language.absent_objects(objects, kind, rng) or language.absent_objects(objects, "random", rng)
             yes = False
+        asked += 1
         mix.append((index, language.q_exists(colour, shape), language.a_exists(colour, shape, yes)))
     return mix
 
