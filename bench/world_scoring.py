@@ -20,8 +20,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "py-worker"))
 
-VARIANTS = [("logratio", "drop", "answer"), ("kl", "drop", "answer"), ("logratio", "blank", "answer"),
-            ("logratio", "mask", "answer"), ("logratio", "drop", "qa"), ("kl", "drop", "qa")]
+VARIANTS = [("logratio_minlogp", "drop", "answer"), ("logratio", "drop", "answer"), ("kl", "drop", "answer"),
+            ("logratio", "blank", "answer"), ("logratio", "mask", "answer"), ("logratio", "drop", "qa"), ("kl", "drop", "qa")]
 
 
 def main() -> int:

@@ -163,6 +163,7 @@ export const SCHEMA = {
           hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
           instruct_pairs: { type: "int", default: 3000, min: 0, doc: "Size of the align phase's seed instruction mix: question/answer pairs of every family about training scenes only (existence asked as often with a \"no\" answer, about absent objects of POPE's three kinds), so builtin:world-align can follow instructions before it is tuned; 0: captions only." },
           instruct_share: { type: "float", default: 0.75, min: 0, max: 1, doc: "Share of the align phase's rows drawn from the seed instruction mix (the rest are captions)." },
+          existence_steps: { type: "int", default: 500, min: 0, doc: "Steps continuing the align model on existence questions of the seed instruction mix (three rows in four; the other families the rest) before it is exported as builtin:world-align and the generator starts from it: the mix inside align alone did not teach the tiny model existence (yes/no at chance on POPE); 0: no such phase." },
         },
       },
     },
@@ -232,6 +233,7 @@ export const SCHEMA = {
     fields: {
       neg_quantile: { type: "float", default: 0.5, min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, doc: "Negatives are an image's non-positive pairs whose I2C is below this quantile of all I2C values; images without one are skipped and counted." },
       in_batch_negatives: { type: "bool", default: false, doc: "Other images' positives in the batch also serve as negatives." },
+      rank_within: { type: "enum", values: ["all", "family"], default: "all", doc: "all: pseudo-labels from the raw I2C; family: from each pair's I2C percentile within its question family (format section), so positives are the best pairs of their family and the contrast stage does not teach the generator to ask only the families whose I2C runs high." },
     },
   },
   contrast: {
@@ -253,7 +255,7 @@ export const SCHEMA = {
     fields: {
       budget: { type: "int", default: 5000, min: 1, doc: "Pairs kept (the first ones in final.rank_by order)." },
       rank_by: { type: "enum", values: ["i2c", "random", "none"], default: "i2c", doc: "Which pairs are kept: the top by I2C (C3L), a seeded random subset of equal budget (a control), or the first in image order (none: the base generation)." },
-      family_balance: { type: "enum", values: ["none", "proportional"], default: "none", doc: "none: one ranking over all pairs; proportional: each question family (format section) gets the budget share it has among the well-formed candidates, filled by rank within the family, so a family whose I2C runs low is not ranked out of the data; budget a family cannot use goes to the others by rank." },
+      family_balance: { type: "enum", values: ["none", "proportional", "equal"], default: "none", doc: "none: one ranking over all pairs; proportional: each question family (format section) gets the budget share it has among the well-formed candidates; equal: every family present the same share (a generator that drifted towards some families does not crowd out the others). Each share is filled by rank within the family, so a family whose I2C runs low is not ranked out of the data; budget a family cannot use goes to the others by rank." },
       per_image_cap: { type: "int", default: null, nullable: true, min: 1, doc: "At most this many pairs per image; null: no cap." },
       dedup: { type: "bool", default: true, doc: "Drop exact duplicate (image, question, answer) pairs." },
     },
@@ -394,7 +396,7 @@ export interface C3lConfig {
   };
   format: { preset: "none" | "world"; families: { name: string; question: string; answer: string | null }[]; unmatched: "malformed" | "other" };
   scoring: { estimator: "kl" | "logratio" | "logratio_minlogp"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
-  selection: { neg_quantile: number; in_batch_negatives: boolean };
+  selection: { neg_quantile: number; in_batch_negatives: boolean; rank_within: "all" | "family" };
   contrast: Flat<{
     form: "infonce_hidden" | "infonce_loglik" | "preference" | "none";
     tau: number;
@@ -402,7 +404,7 @@ export interface C3lConfig {
     beta: number;
     projection_head: boolean;
   } & TrainingConfig>;
-  final: { budget: number; rank_by: "i2c" | "random" | "none"; family_balance: "none" | "proportional"; per_image_cap: number | null; dedup: boolean };
+  final: { budget: number; rank_by: "i2c" | "random" | "none"; family_balance: "none" | "proportional" | "equal"; per_image_cap: number | null; dedup: boolean };
   finetune: Flat<{
     enabled: boolean;
     model_dir: string | null;
@@ -420,7 +422,7 @@ export interface WorldConfig {
   seed: number;
   pool_images: number;
   bench_images: number;
-  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number; instruct_pairs: number; instruct_share: number };
+  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number; instruct_pairs: number; instruct_share: number; existence_steps: number };
 }
 
 /** An intersection as one object type (so the schema check below compares like with like). */

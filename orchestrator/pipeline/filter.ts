@@ -2,13 +2,14 @@
 // per-image cap and exact-duplicate removal, written as LLaVA conversation JSON. The controls of
 // the paper table rank differently under the same budget, cap and dedup: a seeded random order,
 // or none (image order: the base generation as it came). With family_balance: proportional each
-// question family gets the budget share it has among the candidates, so a family whose I2C runs
-// low (existence answers echo their question) is not ranked out of the data altogether.
+// question family gets the budget share it has among the candidates (equal: the same share each),
+// so a family whose I2C runs low (existence answers echo their question) is not ranked out of the
+// data altogether.
 import { seededIndex } from "./plan.js";
 import type { ScoredPair } from "./select.js";
 
 export type RankBy = "i2c" | "random" | "none";
-export type FamilyBalance = "none" | "proportional";
+export type FamilyBalance = "none" | "proportional" | "equal";
 
 export interface FilterOptions {
   budget: number;
@@ -53,15 +54,17 @@ export interface FilterResult {
 }
 
 /**
- * Per-family budgets proportional to each family's share of the candidates (largest remainders,
- * ties by family name), summing to min(budget, candidates).
+ * Per-family budgets, summing to min(budget, candidates) (largest remainders, ties by family name):
+ * proportional to each family's share of the candidates, or equal for every family present (a
+ * generator that drifted towards some families after contrast does not take the others' budget).
+ * A family with fewer pairs than its budget leaves the rest to the others (filterTopPairs).
  */
-export function familyQuotas(pairs: ScoredPair[], budget: number): Map<string, number> {
+export function familyQuotas(pairs: ScoredPair[], budget: number, mode: "proportional" | "equal" = "proportional"): Map<string, number> {
   const counts = new Map<string, number>();
   for (const p of pairs) counts.set(familyOf(p), (counts.get(familyOf(p)) ?? 0) + 1);
   const total = Math.min(budget, pairs.length);
   const families = [...counts.keys()].sort();
-  const exact = families.map((f) => (total * counts.get(f)!) / pairs.length);
+  const exact = families.map((f) => (mode === "equal" ? total / families.length : (total * counts.get(f)!) / pairs.length));
   const quotas = new Map(families.map((f, i) => [f, Math.floor(exact[i]!)]));
   let left = total - [...quotas.values()].reduce((a, b) => a + b, 0);
   const byRemainder = families.map((f, i) => [f, exact[i]! - Math.floor(exact[i]!)] as const).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -87,7 +90,8 @@ export function filterTopPairs(pairs: ScoredPair[], options: FilterOptions): Fil
     eligible.push(pair);
   }
   // Per-family budgets (balanced), then whatever budget a family could not use goes by rank to the rest.
-  const quotas = options.family_balance === "proportional" ? familyQuotas(eligible, options.budget) : null;
+  const balance = options.family_balance ?? "none";
+  const quotas = balance === "none" ? null : familyQuotas(eligible, options.budget, balance);
   const taken = new Set<ScoredPair>();
   const perFamily = new Map<string, number>();
   const passes = quotas ? [true, false] : [false];

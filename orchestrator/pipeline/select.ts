@@ -26,6 +26,27 @@ export interface SelectResult {
   skipped_single_pair: number;
 }
 
+/**
+ * Each pair's I2C replaced by its percentile within its family (0 = the family's lowest, 1 = its
+ * highest; ties share their mean rank; a family of one pair gets 0.5), for selection within families.
+ */
+export function withinFamilyPercentiles(pairs: ScoredPair[]): ScoredPair[] {
+  const byFamily = new Map<string, ScoredPair[]>();
+  for (const p of pairs) byFamily.set(p.family ?? "other", [...(byFamily.get(p.family ?? "other") ?? []), p]);
+  const percentile = new Map<ScoredPair, number>();
+  for (const members of byFamily.values()) {
+    const sorted = members.slice().sort((a, b) => a.i2c - b.i2c);
+    for (let i = 0; i < sorted.length; ) {
+      let j = i;
+      while (j < sorted.length && sorted[j]!.i2c === sorted[i]!.i2c) j++;
+      const rank = (i + j - 1) / 2; // ties share their mean rank
+      for (let k = i; k < j; k++) percentile.set(sorted[k]!, sorted.length > 1 ? rank / (sorted.length - 1) : 0.5);
+      i = j;
+    }
+  }
+  return pairs.map((p) => ({ ...p, i2c: percentile.get(p)! }));
+}
+
 export function selectPseudoLabels(pairs: ScoredPair[], negQuantile: number): SelectResult {
   const scores = pairs.map((p) => p.i2c);
   const threshold = quantile(scores.slice().sort((a, b) => a - b), negQuantile);

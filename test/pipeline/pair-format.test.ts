@@ -4,7 +4,7 @@ import { resolveDocument } from "../../orchestrator/config/index.js";
 import { familyQuotas, filterTopPairs } from "../../orchestrator/pipeline/filter.js";
 import { classifyPair, pairFormat, usablePairs } from "../../orchestrator/pipeline/pair-format.js";
 import { gradeSets } from "../../orchestrator/pipeline/stages/grade.js";
-import type { ScoredPair } from "../../orchestrator/pipeline/select.js";
+import { selectPseudoLabels, withinFamilyPercentiles, type ScoredPair } from "../../orchestrator/pipeline/select.js";
 
 function config(format: object) {
   const r = resolveDocument({ format }, { configDir: "/", checkFiles: false });
@@ -62,6 +62,13 @@ describe("family-balanced filter", () => {
     expect(Object.fromEntries(familyQuotas(pairs, 100))).toEqual({ colour: 6, existence: 2 });
   });
 
+  test("equal quotas give every family present the same share; what a family lacks goes to the others by rank", () => {
+    expect(Object.fromEntries(familyQuotas(pairs, 4, "equal"))).toEqual({ colour: 2, existence: 2 });
+    expect(Object.fromEntries(familyQuotas(pairs, 5, "equal"))).toEqual({ colour: 3, existence: 2 }); // remainder by family name
+    const r = filterTopPairs(pairs, { budget: 6, per_image_cap: null, dedup: true, family_balance: "equal" });
+    expect(r.kept.map((p) => p.id)).toEqual(["c0#0", "c1#0", "c2#0", "c3#0", "e0#0", "e1#0"]); // existence has 2 of its 3: colour takes the rest
+  });
+
   test("proportional keeps each family's share, best first within it; none ranks globally", () => {
     const balanced = filterTopPairs(pairs, { budget: 4, per_image_cap: null, dedup: true, family_balance: "proportional" });
     expect(balanced.kept.map((p) => p.id)).toEqual(["c0#0", "c1#0", "c2#0", "e0#0"]);
@@ -76,6 +83,18 @@ describe("family-balanced filter", () => {
     expect(r.kept).toHaveLength(6);
     expect(r.kept.filter((p) => p.family === "existence").map((p) => p.id)).toEqual(["e0#0", "e1#0"]);
     expect(r.dropped_cap + r.dropped_budget + r.kept.length).toBe(capped.length);
+  });
+});
+
+describe("selection within families", () => {
+  test("percentiles within each family (ties share their mean rank, a lone pair 0.5): the positive is the best pair of its family", () => {
+    const p = (id: string, family: string, i2c: number): ScoredPair => ({ id, image_id: id.split("#")[0]!, question: id, answer: "a", i2c, family });
+    const pairs = [p("a#0", "colour", 9), p("a#1", "existence", 1), p("b#0", "colour", 5), p("b#1", "existence", 0.5), p("c#0", "colour", 5), p("c#1", "count", 3)];
+    const ranked = withinFamilyPercentiles(pairs);
+    expect(Object.fromEntries(ranked.map((r) => [r.id, r.i2c]))).toEqual({ "a#0": 1, "a#1": 1, "b#0": 0.25, "b#1": 0, "c#0": 0.25, "c#1": 0.5 });
+    // image b: by raw I2C the colour pair wins; within families it is its family's lowest, as is the existence pair
+    expect(selectPseudoLabels(pairs, 0.5).selections.find((s) => s.id === "b")!.positive.id).toBe("b#0");
+    expect(ranked.map((r) => r.question)).toEqual(pairs.map((q) => q.question));
   });
 });
 

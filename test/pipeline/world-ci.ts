@@ -10,6 +10,7 @@ export const CI_WORLD = [
   "world.pretrain.ground_steps=600",
   "world.pretrain.align_steps=150",
   "world.pretrain.generator_steps=400",
+  "world.pretrain.existence_steps=50",
   "world.pretrain.batch_size=16",
 ];
 

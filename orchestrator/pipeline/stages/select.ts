@@ -2,14 +2,15 @@
 import { rmSync } from "node:fs";
 import { openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
 import { usablePairs } from "../pair-format.js";
-import { selectPseudoLabels, type Selection } from "../select.js";
+import { selectPseudoLabels, withinFamilyPercentiles, type Selection } from "../select.js";
 import type { ScoredRecord } from "./score.js";
 
 export function runSelect(scoreStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
     // Pseudo-labels only among well-formed pairs: a malformed positive would teach the format away.
     const { pairs: scored, malformed } = usablePairs(ctx.config, readSamples<ScoredRecord>(ctx, scoreStage).values());
-    const result = selectPseudoLabels(scored, ctx.config.selection.neg_quantile);
+    const ranked = ctx.config.selection.rank_within === "family" ? withinFamilyPercentiles(scored) : scored;
+    const result = selectPseudoLabels(ranked, ctx.config.selection.neg_quantile);
     rmSync(ctx.run.samplesPath(ctx.stage), { force: true }); // a killed earlier attempt may have written part of it
     const out = openSamples<Selection>(ctx);
     out.append(result.selections);

@@ -28,3 +28,24 @@ def accuracy(loaded: LoadedModel, scenes: list[tuple[list[Obj], object]], family
             hits[with_image] += int(scores.argmax().item() == truth)
     n = len(scenes)
     return {"with_image": hits[True] / n, "blind": hits[False] / n, "n": n}
+
+
+@torch.no_grad()
+def existence_probe(loaded: LoadedModel, scenes: list[tuple[list[Obj], object]], seed: int = 0) -> dict:
+    """Yes/no on existence questions (a present object, then an absent one of POPE's popular kind, per
+    scene) by answer likelihood: {"accuracy", "yes_ratio", "n"}; 0.5 accuracy is chance."""
+    rng = random.Random(f"probe/{seed}/existence")
+    hits, yes, n = 0, 0, 0
+    for i, (objects, image) in enumerate(scenes):
+        present = rng.choice(objects)
+        absent = language.absent_objects(objects, "popular", rng) or language.absent_objects(objects, "random", rng)
+        for (colour, shape), truth in (((present.colour, present.shape), True), (absent, False)):
+            question = language.q_exists(colour, shape)
+            seqs = [inputs.build_sequence(loaded, f"exists-{i}", image, question, language.a_exists(colour, shape, y), with_image=True)
+                    for y in (True, False)]
+            fwd = forward_rows(loaded.model, loaded, seqs, hidden=False)
+            says_yes = bool(fwd.token_logprobs[0].sum() > fwd.token_logprobs[1].sum())
+            hits += int(says_yes == truth)
+            yes += int(says_yes)
+            n += 1
+    return {"accuracy": hits / n, "yes_ratio": yes / n, "n": n}
