@@ -15,11 +15,17 @@ const FAMILIES = ["count", "colour", "existence", "position"] as const;
 
 export const COLUMNS: TableColumn[] = [
   { key: "grade.final.pairs", title: "final pairs", scale: 1, digits: 0 },
+  { key: "grade.base.grounded_share", title: "grounded % (base generation)", scale: 100, digits: 1 },
+  { key: "grade.regenerate.grounded_share", title: "grounded % (after contrast)", scale: 100, digits: 1 },
+  { key: "grade.regenerate.malformed_share", title: "malformed % (after contrast)", scale: 100, digits: 1 },
+  { key: "grade.filter_only.grounded_share", title: "grounded % (filter only, same run)", scale: 100, digits: 1 },
   { key: "grade.final.grounded_share", title: "grounded % (final data)", scale: 100, digits: 1 },
   ...FAMILIES.map((f) => ({ key: `grade.final.${f}.grounded_share`, title: `${f} grounded %`, scale: 100, digits: 1 })),
   { key: "grade.final.malformed_share", title: "malformed %", scale: 100, digits: 1 },
   { key: "grade.base.auroc_i2c", title: "I2C AUROC (base generation)", scale: 1, digits: 3 },
+  { key: "pope.accuracy", title: "POPE accuracy (tuned target)", scale: 1, digits: 1 },
   { key: "pope.f1", title: "POPE mean F1 (tuned target)", scale: 1, digits: 1 },
+  { key: "mmbench.accuracy", title: "MMBench CircularEval", scale: 1, digits: 1 },
   { key: "seed.accuracy", title: "SEED accuracy", scale: 1, digits: 1 },
 ];
 

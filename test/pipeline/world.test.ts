@@ -59,9 +59,9 @@ describe("the pipeline on the CI-sized world", () => {
     }
   });
 
-  test("grade: metrics for base, regenerate and final, shares that add up; most output well-formed", () => {
+  test("grade: metrics for base, regenerate, filter_only and final, shares that add up; most output well-formed", () => {
     const { metrics } = readJson(join(runDir, "summary.json"));
-    for (const set of ["base", "regenerate", "final"]) {
+    for (const set of ["base", "regenerate", "filter_only", "final"]) {
       for (const key of ["pairs", "grounded_share", "hallucinated_share", "malformed_share"]) expect(typeof metrics[`grade.${set}.${key}`]).toBe("number");
       expect(existsSync(join(runDir, "grade", `${set}.json`))).toBe(true);
       const shares = ["grounded_share", "hallucinated_share", "malformed_share"].map((k) => metrics[`grade.${set}.${k}`] as number);
@@ -73,6 +73,25 @@ describe("the pipeline on the CI-sized world", () => {
     const labels = readFileSync(join(runDir, "grade", "final.labels.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(labels).toHaveLength(metrics["grade.final.pairs"]);
     expect(new Set(labels.map((l) => l.label))).not.toContain(undefined);
+  });
+
+  test("the final data and the filter-only reference are well-formed by the world's format: no malformed pair passed the filter", () => {
+    const { metrics } = readJson(join(runDir, "summary.json"));
+    expect(metrics["grade.final.malformed_share"]).toBe(0); // the format check is the grader's own templates (format.json)
+    expect(metrics["grade.filter_only.malformed_share"]).toBe(0);
+    expect(metrics["grade.filter_only.pairs"]).toBeLessThanOrEqual(24); // final.budget
+  });
+
+  test("the untuned target was evaluated too (untuned.*), its predictions cached beside the world; the existence probe is in world.json", () => {
+    const { metrics } = readJson(join(runDir, "summary.json"));
+    expect(typeof metrics["untuned.pope.f1"]).toBe("number");
+    expect(typeof metrics["untuned.seed.accuracy"]).toBe("number");
+    const worldDir = readJson(join(runDir, "state", "pretrain.json")).extra.world_dir;
+    expect(existsSync(`${worldDir}.world-align.untuned-eval.jsonl`)).toBe(true);
+    const probe = readJson(join(worldDir, "world.json")).stats.existence.probe.existence;
+    expect(probe.n).toBe(64); // two questions per benchmark scene
+    expect(probe.accuracy).toBeGreaterThanOrEqual(0);
+    expect(probe.accuracy).toBeLessThanOrEqual(1);
   });
 
   test("evaluate scored the world's POPE (no suffix), SEED (likelihood) and MMBench (likelihood, CircularEval)", () => {

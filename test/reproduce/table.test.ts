@@ -37,8 +37,8 @@ describe("mean ± sd", () => {
 
     const md = renderMarkdownTable(table);
     const lines = md.split("\n");
-    expect(lines[0]).toMatch(/^\| arm \| seeds \| final pairs \| grounded % \(final data\) \|/);
-    expect(lines[2]).toMatch(/^\| base \| 3 \| – \| 60\.0 ± 10\.0 \|/);
+    expect(lines[0]).toMatch(/^\| arm \| seeds \| final pairs \| grounded % \(base generation\) \| grounded % \(after contrast\) \| malformed % \(after contrast\) \| grounded % \(filter only, same run\) \| grounded % \(final data\) \|/);
+    expect(lines[2]).toMatch(/^\| base \| 3 \| – \| – \| – \| – \| – \| 60\.0 ± 10\.0 \|/);
     expect(md).toContain("I2C AUROC of the base generation by estimator: logratio 0.750 ± 0.050 (arm base), kl 0.610 ± 0.014 (arm kl)");
     const html = renderHtmlTable(table);
     expect(html).toContain("<td class=\"n\">60.0 ± 10.0</td>");
