@@ -131,14 +131,19 @@ def plain_answer_logprobs(loaded, image_path, question, answer, with_image):
     return torch.log_softmax(logits[-n - 1:-1].double(), dim=-1), answer_ids[0]
 
 
+def plain_token_logprobs(loaded, item) -> tuple[torch.Tensor, torch.Tensor]:
+    """[n] log p(a_t) of the answer's tokens with the image and without it, by the plain forward."""
+    with_image, targets = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], True)
+    without, _ = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], False)
+    positions = torch.arange(len(targets))
+    return with_image[positions, targets], without[positions, targets]
+
+
 def test_logratio_equals_plain_token_logprob_difference(loaded, items):
     results = score_items(loaded, items, estimator="logratio")
     for item, result in zip(items, results):
-        with_image, targets = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], True)
-        without, _ = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], False)
-        token_with = with_image[torch.arange(len(targets)), targets]
-        token_without = without[torch.arange(len(targets)), targets]
-        assert result["num_tokens"] == len(targets)
+        token_with, token_without = plain_token_logprobs(loaded, item)
+        assert result["num_tokens"] == len(token_with)
         assert result["logp_with_image"] == pytest.approx(token_with.mean().item(), abs=1e-5)
         assert result["logp_without_image"] == pytest.approx(token_without.mean().item(), abs=1e-5)
         assert result["i2c"] == pytest.approx((token_with - token_without).mean().item(), abs=1e-5)
@@ -147,10 +152,7 @@ def test_logratio_equals_plain_token_logprob_difference(loaded, items):
 def test_logratio_minlogp_is_the_mean_logratio_plus_the_lowest_token_logprob_with_the_image(loaded, items):
     results = score_items(loaded, items, estimator="logratio_minlogp")
     for item, result in zip(items, results):
-        with_image, targets = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], True)
-        without, _ = plain_answer_logprobs(loaded, item["image_path"], item["question"], item["answer"], False)
-        token_with = with_image[torch.arange(len(targets)), targets]
-        token_without = without[torch.arange(len(targets)), targets]
+        token_with, token_without = plain_token_logprobs(loaded, item)
         expected = (token_with - token_without).mean().item() + token_with.min().item()
         assert result["i2c"] == pytest.approx(expected, abs=1e-5)
         assert result["logp_with_image"] == pytest.approx(token_with.mean().item(), abs=1e-5)
