@@ -163,7 +163,6 @@ export const SCHEMA = {
           hallucination_share: { type: "float", default: 0.2, min: 0, max: 1, doc: "Share of the generator's training pairs that are prior-driven (usually false), the bias C3L is meant to correct." },
           instruct_pairs: { type: "int", default: 3000, min: 0, doc: "Size of the align phase's seed instruction mix: question/answer pairs of every family about training scenes only (existence asked as often with a \"no\" answer, about absent objects of POPE's three kinds), so builtin:world-align can follow instructions before it is tuned; 0: captions only." },
           instruct_share: { type: "float", default: 0.75, min: 0, max: 1, doc: "Share of the align phase's rows drawn from the seed instruction mix (the rest are captions)." },
-          existence_steps: { type: "int", default: 500, min: 0, doc: "Steps continuing the align model on existence questions of the seed instruction mix (three rows in four; the other families the rest) before it is exported as builtin:world-align and the generator starts from it: the mix inside align alone did not teach the tiny model existence (yes/no at chance on POPE); 0: no such phase." },
         },
       },
     },
@@ -422,7 +421,7 @@ export interface WorldConfig {
   seed: number;
   pool_images: number;
   bench_images: number;
-  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number; instruct_pairs: number; instruct_share: number; existence_steps: number };
+  pretrain: { train_scenes: number; ground_steps: number; align_steps: number; generator_steps: number; batch_size: number; hallucination_share: number; instruct_pairs: number; instruct_share: number };
 }
 
 /** An intersection as one object type (so the schema check below compares like with like). */

@@ -10,7 +10,6 @@ export const CI_WORLD = [
   "world.pretrain.ground_steps=600",
   "world.pretrain.align_steps=150",
   "world.pretrain.generator_steps=400",
-  "world.pretrain.existence_steps=50",
   "world.pretrain.batch_size=16",
 ];
 
@@ -20,6 +19,7 @@ export const CI_PIPELINE = [
   "contrast.steps=8",
   "contrast.checkpoint_every=4",
   "final.budget=24",
+  "finetune.epochs=null",
   "finetune.steps=8",
   "finetune.checkpoint_every=4",
 ];

@@ -88,7 +88,7 @@ describe("the pipeline on the CI-sized world", () => {
     expect(typeof metrics["untuned.seed.accuracy"]).toBe("number");
     const worldDir = readJson(join(runDir, "state", "pretrain.json")).extra.world_dir;
     expect(existsSync(`${worldDir}.world-align.untuned-eval.jsonl`)).toBe(true);
-    const probe = readJson(join(worldDir, "world.json")).stats.existence.probe.existence;
+    const probe = readJson(join(worldDir, "world.json")).stats.align.probe.existence;
     expect(probe.n).toBe(64); // two questions per benchmark scene
     expect(probe.accuracy).toBeGreaterThanOrEqual(0);
     expect(probe.accuracy).toBeLessThanOrEqual(1);

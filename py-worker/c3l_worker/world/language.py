@@ -39,10 +39,6 @@ def a_exists(colour: str, shape: str, yes: bool) -> str:
     return f"yes , there is a {colour} {shape} ." if yes else f"no , there is no {colour} {shape} ."
 
 
-def question_is_existence(question: str) -> bool:
-    return question.startswith("is there a ")
-
-
 def q_position(shape: str) -> str:
     return f"where is the {shape} ?"
 

@@ -4,11 +4,6 @@ align      the finetune target of the paper table: an auxiliary grounding loss, 
            seed instruction mix (question -> answer rows of every family about training scenes,
            existence asked with "no" answers as often as "yes"), so the target starts able to
            follow an instruction, as the paper's LLaVA target does, yet has room to learn more;
-existence  the align model continued on existence questions of the seed mix (three in four rows, the
-           other families the rest): the mix inside align did not teach the tiny model existence
-           ("is there a red square ?" compares the question's object with the image), a focused
-           phase after it did (issue #18: yes/no AUROC 0.50 -> 0.84 in ~500 steps); its export is
-           the target (builtin:world-align), and the generator starts from it;
 generator  from it: instruction data written in the generator's "q: ... a: ..." form and single
            question -> answer rows, with a share of prior-driven (false) pairs injected, so the
            generator has an LVLM-like bias for C3L to correct; a share of rows without the image
@@ -57,7 +52,6 @@ class PretrainSettings:
     train_scenes: int = 3000
     ground: PhaseSettings = PhaseSettings(steps=800, lr=3e-3, batch_size=64, aux_weight=1.0)
     align: PhaseSettings = PhaseSettings(steps=600, lr=2e-3, batch_size=32, aux_weight=1.0)
-    existence: PhaseSettings = PhaseSettings(steps=500, lr=2e-3, batch_size=16, aux_weight=1.0)
     generator: PhaseSettings = PhaseSettings(steps=900, lr=1e-3, batch_size=32, aux_weight=0.5)
     hallucination_share: float = 0.2  # of the generator's training pairs: prior-driven, usually false
     blind_share: float = 0.1  # of the generator's rows: no image (the image-withheld likelihood)
@@ -163,8 +157,7 @@ def instruct_mix(train_objects: list[list[Obj]], size: int, seed: int) -> list[t
     return mix
 
 
-PHASES = ("ground", "align", "existence", "generator")
-EXISTENCE_SHARE = 0.75  # of the existence phase's rows; the rest are the mix's other families (kept, not forgotten)
+PHASES = ("ground", "align", "generator")
 
 
 class Pretrainer:
@@ -185,9 +178,7 @@ class Pretrainer:
             model.requires_grad_(True)  # the vision tower learns to see too: it starts random
         trained = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trained, lr=self.phase_settings.lr, weight_decay=0.0)
-        self.mix = instruct_mix(bank.objects, settings.instruct_pairs, settings.seed) if phase in ("align", "existence") else []
-        exists = [row for row in self.mix if language.question_is_existence(row[1])]
-        self.by_kind = {"existence": exists, "other": [row for row in self.mix if row not in exists]}
+        self.mix = instruct_mix(bank.objects, settings.instruct_pairs, settings.seed) if phase == "align" else []
         self.step = 0
         self.recent: list[dict] = []  # the last 50 steps' losses (saved with checkpoints)
         self._projected: list[torch.Tensor] = []
@@ -212,11 +203,7 @@ class Pretrainer:
         for _ in range(self.phase_settings.batch_size):
             index = rng.randrange(len(self.bank))
             objects = self.bank.objects[index]
-            if self.phase == "existence":
-                kind = "existence" if rng.random() < EXISTENCE_SHARE or not self.by_kind["other"] else "other"
-                index, question, answer = self.by_kind[kind][rng.randrange(len(self.by_kind[kind]))]
-                row = (question, f"{answer} {language.EOS}", True)
-            elif self.phase != "align":
+            if self.phase != "align":
                 row = generator_row(rng, objects, self.settings)
             elif self.mix and rng.random() < self.settings.instruct_share:
                 index, question, answer = self.mix[rng.randrange(len(self.mix))]
