@@ -19,7 +19,7 @@ describe("registry", () => {
 
   test("options: defaults, values checked, paths made absolute, typos suggested", () => {
     const o = resolveOptions(["mmbench", "pope"], ["mmbench.mode=single", "pope.annotations=rel/dir"]);
-    expect(o.get("mmbench")).toEqual({ mode: "single" });
+    expect(o.get("mmbench")).toEqual({ mode: "single", protocol: "generation" });
     expect(o.get("pope")!.annotations).toBe(join(process.cwd(), "rel/dir"));
     expect(resolveOptions(["seed"], []).get("seed")).toEqual({ protocol: "generation", images: null });
     expect(() => resolveOptions(["mmbench"], ["mmbench.mdoe=single"])).toThrow(/mmbench has no option "mdoe" \(did you mean mode\?\)/);
