@@ -45,6 +45,6 @@ describe("builtin:world-* benchmarks", () => {
     const c = config();
     expect(c.world.pretrain.instruct_pairs).toBeGreaterThan(0); // the quickstart's world has a mix (the default)
     expect(worldDir(config(["world.pretrain.instruct_pairs=0"]).world)).not.toBe(worldDir(c.world));
-    expect(worldDir(config(["world.pretrain.instruct_share=0.25"]).world)).not.toBe(worldDir(c.world));
+    expect(worldDir(config(["world.pretrain.instruct_pairs=500"]).world)).not.toBe(worldDir(c.world));
   });
 });
