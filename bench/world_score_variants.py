@@ -12,7 +12,6 @@ issue #18's first target was chosen from (EVIDENCE.md); `logratio_minlogp` becam
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "py-worker"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # world_generation.py
 
 FAMILIES = ("count", "colour", "existence", "position")
 
@@ -43,32 +43,18 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from c3l_worker.generation import GenerationSettings, generate_texts
-    from c3l_worker.models import load_model
-    from c3l_worker.qa_parser import parse_qa
     from c3l_worker.scoring.estimators import token_logprobs
     from c3l_worker.scoring.optimized import score_optimized
     from c3l_worker.scoring.prepare import prepare_items
-    from c3l_worker.world.grading import auroc, grade_pairs
-    from c3l_worker.world.language import GENERATION_PROMPT
-    from c3l_worker.world.scene import Obj
+    from c3l_worker.world.grading import auroc
+    from world_generation import generate_and_grade, load_generator
 
-    data = args.world / "data"
-    manifest = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()][:args.images]
-    truth = {t["id"]: [Obj.from_json(o) for o in t["objects"]] for t in map(json.loads, (data / "truth.jsonl").read_text().splitlines())}
-    loaded = load_model(str(args.world / "models" / "generator"))
-    items = [{"id": m["id"], "image_path": str(data / m["image"]), "prompt": GENERATION_PROMPT.format(k=3)} for m in manifest]
-    paths = {item["id"]: item["image_path"] for item in items}
+    loaded = load_generator(args.world)
     per_seed: list[dict] = []
     for seed in [int(s) for s in args.seeds.split(",")]:
-        settings = GenerationSettings.from_request({"max_new_tokens": 72, "do_sample": True, "temperature": 0.7, "top_p": 1.0,
-                                                    "stop": [], "seed": seed, "batch_size": 32})
-        pairs = []
-        for c in generate_texts(loaded, items, settings):
-            parsed, _ = parse_qa(c.text, truncated=c.finish_reason == "length")
-            pairs += [{"id": f"{c.item_id}#{j}", "image_id": c.item_id, **p} for j, p in enumerate(parsed)]
-        summary, labels = grade_pairs(truth, pairs)
-        score_input = [{"id": p["id"], "image_path": paths[p["image_id"]], "question": p["question"], "answer": p["answer"]} for p in pairs]
+        gen = generate_and_grade(args.world, loaded, images=args.images, k=3, temperature=0.7, seed=seed)
+        pairs, summary, labels = gen.pairs, gen.summary, gen.labels
+        score_input = [{"id": p["id"], "image_path": p["image_path"], "question": p["question"], "answer": p["answer"]} for p in pairs]
         scores: dict[int, dict[str, float]] = {}
         with torch.inference_mode():
             loaded.model.eval()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "py-worker"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # world_generation.py
 
 VARIANTS = [("logratio_minlogp", "drop", "answer"), ("logratio", "drop", "answer"), ("kl", "drop", "answer"),
             ("logratio", "blank", "answer"), ("logratio", "mask", "answer"), ("logratio", "drop", "qa"), ("kl", "drop", "qa")]
@@ -36,29 +37,16 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from c3l_worker.generation import GenerationSettings, generate_texts
-    from c3l_worker.models import load_model
-    from c3l_worker.qa_parser import parse_qa
     from c3l_worker.scoring import score_items
-    from c3l_worker.world.grading import auroc, grade_pairs
-    from c3l_worker.world.language import GENERATION_PROMPT
-    from c3l_worker.world.scene import Obj
+    from c3l_worker.world.grading import auroc
+    from world_generation import generate_and_grade, load_generator
 
-    data = args.world / "data"
-    manifest = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()][:args.images]
-    truth = {t["id"]: [Obj.from_json(o) for o in t["objects"]] for t in map(json.loads, (data / "truth.jsonl").read_text().splitlines())}
-    loaded = load_model(str(args.world / "models" / "generator"))
-    items = [{"id": m["id"], "image_path": str(data / m["image"]), "prompt": GENERATION_PROMPT.format(k=args.k)} for m in manifest]
-    settings = GenerationSettings.from_request({"max_new_tokens": 96, "do_sample": True, "temperature": args.temperature,
-                                                "top_p": 1.0, "stop": [], "seed": args.seed, "batch_size": 16})
-    pairs = []
-    for completion in generate_texts(loaded, items, settings):
-        parsed, _ = parse_qa(completion.text, truncated=completion.finish_reason == "length")
-        pairs += [{"id": f"{completion.item_id}#{j}", "image_id": completion.item_id, **p} for j, p in enumerate(parsed)]
-    summary, labels = grade_pairs(truth, pairs)
-    label = [entry["label"] for entry in labels]
-    paths = {item["id"]: item["image_path"] for item in items}
-    score_input = [{"id": p["id"], "image_path": paths[p["image_id"]], "question": p["question"], "answer": p["answer"]} for p in pairs]
+    loaded = load_generator(args.world)
+    gen = generate_and_grade(args.world, loaded, images=args.images, k=args.k, temperature=args.temperature, seed=args.seed,
+                             max_new_tokens=96, batch_size=16)
+    pairs, summary = gen.pairs, gen.summary
+    label = [entry["label"] for entry in gen.labels]
+    score_input = [{"id": p["id"], "image_path": p["image_path"], "question": p["question"], "answer": p["answer"]} for p in pairs]
     variants = {}
     for estimator, withhold, span in VARIANTS:
         results = score_items(loaded, score_input, estimator=estimator, withhold=withhold, span=span, method="optimized", batch_size=32)
@@ -72,7 +60,7 @@ def main() -> int:
                                                          method="optimized", batch_size=32)]
     variants["log p(A|V) alone"] = {"auroc": auroc([s for s, l in zip(logp, label) if l == "grounded"],
                                                     [s for s, l in zip(logp, label) if l == "hallucinated"])}
-    print(json.dumps({"world": str(args.world), "images": len(items), "k": args.k, "temperature": args.temperature,
+    print(json.dumps({"world": str(args.world), "images": len({p["image_id"] for p in pairs}), "k": args.k, "temperature": args.temperature,
                       "seed": args.seed, "generation": summary, "variants": variants}, indent=1))
     return 0
 
