@@ -67,7 +67,11 @@ export function storyLines(metrics: Record<string, number>, config: StoryConfig 
     const tuned = get(`${bench}.${metric}`);
     if (tuned === null) return [];
     const start = get(`untuned.${bench}.${metric}`);
-    return [`${title} ${tuned.toFixed(1)}${start === null ? "" : ` (untuned ${start.toFixed(1)}, ${signed(tuned - start)})`}`];
+    const notes = start === null ? [] : [`untuned ${start.toFixed(1)}, ${signed(tuned - start)}`];
+    // POPE's F1 rewards saying "yes" (always "yes" scores 66.7 on its balanced splits): its accuracy tells whether the target sees.
+    const accuracy = bench === "pope" ? get("pope.accuracy") : null;
+    if (accuracy !== null) notes.push(`accuracy ${accuracy.toFixed(1)}, 50 = chance`);
+    return [`${title} ${tuned.toFixed(1)}${notes.length ? ` (${notes.join("; ")})` : ""}`];
   });
   if (benches.length) {
     const target = config.finetune?.enabled ? `target tuned on the final data${config.finetune.model_dir ? ` (${config.finetune.model_dir})` : ""}` : "evaluated model";
