@@ -1,6 +1,7 @@
 // The pseudo-labels (method step 3): per image the highest-I2C pair is the positive; the image's other
 // pairs whose I2C is below the global `neg_quantile` of all scores are its negatives.
 import { quantile } from "../runs/summary.js";
+import { tiedRanks } from "./ranks.js";
 
 export interface ScoredPair {
   id: string;
@@ -31,20 +32,14 @@ export interface SelectResult {
  * highest; ties share their mean rank; a family of one pair gets 0.5), for selection within families.
  */
 export function withinFamilyPercentiles(pairs: ScoredPair[]): ScoredPair[] {
-  const byFamily = new Map<string, ScoredPair[]>();
-  for (const p of pairs) byFamily.set(p.family ?? "other", [...(byFamily.get(p.family ?? "other") ?? []), p]);
-  const percentile = new Map<ScoredPair, number>();
+  const byFamily = new Map<string, number[]>(); // family → indices into pairs
+  pairs.forEach((p, i) => byFamily.set(p.family ?? "other", [...(byFamily.get(p.family ?? "other") ?? []), i]));
+  const percentile = new Array<number>(pairs.length);
   for (const members of byFamily.values()) {
-    const sorted = members.slice().sort((a, b) => a.i2c - b.i2c);
-    for (let i = 0; i < sorted.length; ) {
-      let j = i;
-      while (j < sorted.length && sorted[j]!.i2c === sorted[i]!.i2c) j++;
-      const rank = (i + j - 1) / 2; // ties share their mean rank
-      for (let k = i; k < j; k++) percentile.set(sorted[k]!, sorted.length > 1 ? rank / (sorted.length - 1) : 0.5);
-      i = j;
-    }
+    const ranks = tiedRanks(members.map((i) => pairs[i]!.i2c));
+    members.forEach((i, k) => { percentile[i] = members.length > 1 ? ranks[k]! / (members.length - 1) : 0.5; });
   }
-  return pairs.map((p) => ({ ...p, i2c: percentile.get(p)! }));
+  return pairs.map((p, i) => ({ ...p, i2c: percentile[i]! }));
 }
 
 export function selectPseudoLabels(pairs: ScoredPair[], negQuantile: number): SelectResult {

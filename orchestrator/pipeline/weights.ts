@@ -4,6 +4,7 @@
 // model), so a rank makes the same setting mean the same thing under every estimator, bounds every
 // weight (no pair dominates a batch), and keeps the mean at 1 (the loss scale and so the learning
 // rate stay those of unweighted training).
+import { tiedRanks } from "./ranks.js";
 
 /**
  * Rank weights: w = 1 + spread·(2·r/(n−1) − 1), r the 0-based ascending rank of the score (tied
@@ -15,13 +16,5 @@ export function rankWeights(scores: readonly number[], spread: number): number[]
   if (!(spread >= 0 && spread <= 1)) throw new Error(`weight spread must be in [0, 1], got ${spread}`);
   if (scores.some((s) => !Number.isFinite(s))) throw new Error("rank weights need finite scores");
   if (n < 2) return scores.map(() => 1);
-  const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  const rank = new Array<number>(n);
-  for (let start = 0; start < n;) {
-    let end = start;
-    while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
-    for (let k = start; k <= end; k++) rank[order[k]!] = (start + end) / 2;
-    start = end + 1;
-  }
-  return rank.map((r) => 1 + spread * ((2 * r) / (n - 1) - 1));
+  return tiedRanks(scores).map((r) => 1 + spread * ((2 * r) / (n - 1) - 1));
 }

@@ -2,17 +2,23 @@
 // seeded random, or image order) within the budget, as LLaVA conversation JSON.
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, relative } from "node:path";
+import type { C3lConfig } from "../../config/index.js";
 import { writeJsonAtomic } from "../../runs/atomic.js";
 import { imageById, openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { filterTopPairs, toLlavaConversations } from "../filter.js";
+import { filterTopPairs, toLlavaConversations, type FilterResult } from "../filter.js";
 import { usablePairs } from "../pair-format.js";
 import type { ScoredPair } from "../select.js";
 import type { ScoredRecord } from "./score.js";
 
+/** The config's final filter over scored records: well-formed pairs only, then final.* (also grade's filter_only). */
+export function finalFilter(config: C3lConfig, records: Iterable<ScoredRecord>): FilterResult & { candidates: number; malformed: number } {
+  const { pairs, malformed } = usablePairs(config, records);
+  return { ...filterTopPairs(pairs, { ...config.final, seed: config.seed }), candidates: pairs.length, malformed };
+}
+
 export function runFilter(scoreStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
-    const { pairs: scored, malformed } = usablePairs(ctx.config, readSamples<ScoredRecord>(ctx, scoreStage).values());
-    const result = filterTopPairs(scored, { ...ctx.config.final, seed: ctx.config.seed });
+    const result = finalFilter(ctx.config, readSamples<ScoredRecord>(ctx, scoreStage).values());
     const images = imageById(ctx);
     const records = toLlavaConversations(result.kept, (id) => images.get(id)!.rel);
     const dataset = ctx.run.paths.final_dataset;
@@ -24,7 +30,7 @@ export function runFilter(scoreStage: string) {
     out.close();
     return {
       counts: {
-        candidates: scored.length, malformed, kept: result.kept.length, images: records.length,
+        candidates: result.candidates, malformed: result.malformed, kept: result.kept.length, images: records.length,
         dropped_duplicate: result.dropped_duplicate, dropped_cap: result.dropped_cap, dropped_budget: result.dropped_budget,
       },
       extra: { rank_by: ctx.config.final.rank_by, final: { size: result.kept.length, path: relative(ctx.run.dir, dataset) } },

@@ -14,10 +14,9 @@ import { writeFileAtomic, writeJsonAtomic } from "../../runs/atomic.js";
 import { workerPython } from "../../worker/index.js";
 import { builtinName, worldDir, worldPaths } from "../builtins.js";
 import { readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { filterTopPairs } from "../filter.js";
-import { usablePairs } from "../pair-format.js";
 import type { ScoredPair } from "../select.js";
 import type { GeneratedRecord } from "./generate.js";
+import { finalFilter } from "./filter.js";
 import type { ScoredRecord } from "./score.js";
 
 export const GRADE_DIR = "grade";
@@ -51,9 +50,7 @@ export function gradeSets(rounds: number): GradeSet[] {
 /** The pairs a set grades: a stage's records, or (filtered) the final filter applied to them. */
 function setPairs(ctx: StageContext, set: GradeSet): { id: string; image_id: string; question: string; answer: string; i2c: number | null }[] {
   const records = [...readSamples<ScoredRecord | ScoredPair>(ctx, set.pairs).values()];
-  const pairs = set.filtered
-    ? filterTopPairs(usablePairs(ctx.config, records as ScoredRecord[]).pairs, { ...ctx.config.final, seed: ctx.config.seed }).kept
-    : records;
+  const pairs = set.filtered ? finalFilter(ctx.config, records as ScoredRecord[]).kept : records;
   return pairs.map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c ?? null }));
 }
 
