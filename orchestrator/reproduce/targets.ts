@@ -1,6 +1,7 @@
 // The reproduce file's targets, checked on the table's runs: per seed, the arm's metric minus the
 // other arm's (paired by seed: the same seed shares the pipeline's sampling), or the arm's metric
-// alone; met when mean − sd ≥ margin (the rule), so noise across seeds counts against a claim.
+// alone; met when mean − sd ≥ margin (the rule; mean + sd ≤ margin with at_most), so noise across
+// seeds counts against a claim.
 import type { Target } from "./plan.js";
 import { meanSd, type ArmRun, type Stat } from "./table.js";
 
