@@ -1,3 +1,5 @@
+"""load_model / unload_model: put a model into the worker's state and take it out (the family
+registry that does the loading is c3l_worker.models)."""
 import gc
 import time
 from pathlib import Path
