@@ -1,9 +1,6 @@
 // The results file of one evaluation: metrics (each with direction and version), protocol choices, model, versions, per-question records.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { writeJsonAtomic } from "../runs/atomic.js";
-import { PROJECT_ROOT } from "../worker/python.js";
+import { buildProvenance } from "../runs/provenance.js";
 import type { BenchOptions, BenchOutcome, Counts, DataFile, LoadedBenchmark, Metric } from "./types.js";
 
 export const RESULTS_FORMAT = "c3l-eval-results";
@@ -97,19 +94,6 @@ export function writeResults(path: string, results: EvalResults): void {
 }
 
 function versions(): EvalResults["versions"] {
-  const commit = git(["rev-parse", "HEAD"]);
-  return {
-    c3l: (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version,
-    node: process.version,
-    git_commit: commit,
-    git_dirty: commit === null ? null : git(["status", "--porcelain", "--untracked-files=no"]) !== "",
-  };
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).trim();
-  } catch {
-    return null; // not a repository, or no git
-  }
+  const build = buildProvenance();
+  return { c3l: build.c3l_version, node: process.version, git_commit: build.git_commit, git_dirty: build.git_dirty };
 }

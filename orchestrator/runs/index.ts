@@ -9,6 +9,7 @@ export { diffInputs, hashInput, hashModelDir, hashPath, type InputFingerprint, t
 export { SampleFile, type SampleReadResult, type SampleRecord, type TornLine } from "./jsonl.js";
 export { acquireLock, isLockLive, readLock, type LockInfo } from "./lock.js";
 export { buildManifest, checkInputs, readManifest, type BuildManifestOptions, type Manifest } from "./manifest.js";
+export { buildProvenance, type BuildProvenance } from "./provenance.js";
 export { createRun, DEFAULT_RUNS_DIR, isRunDir, openRun, RunFolder, runIds, type CreateRunOptions, type RunPaths, type SummaryPatch } from "./run-folder.js";
 export { newRunId, parseRunId, RUN_ID_PATTERN, sanitizeRunName } from "./run-id.js";
 export { compareStages, sortStages } from "./stage-names.js";

@@ -1,13 +1,11 @@
 // manifest.json: everything needed to know what a run ran (argv, code, versions, host, device, seed, inputs).
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, hostname, totalmem } from "node:os";
-import { join } from "node:path";
-import { PROJECT_ROOT } from "../worker/python.js";
 import type { HelloReply } from "../protocol/index.js";
 import { RunStoreError } from "./errors.js";
 import { hashConfig } from "./flatten.js";
 import { diffInputs, hashInput, type InputFingerprint, type InputSpec } from "./inputs.js";
+import { buildProvenance } from "./provenance.js";
 
 export interface Manifest {
   c3l_version: string;
@@ -46,15 +44,14 @@ export interface BuildManifestOptions {
 
 export function buildManifest(options: BuildManifestOptions): Manifest {
   const hello = options.workerHello ?? null;
-  const repo = options.repoDir ?? PROJECT_ROOT;
-  const commit = git(repo, ["rev-parse", "HEAD"]);
+  const build = buildProvenance(options.repoDir);
   return {
-    c3l_version: c3lVersion(),
+    c3l_version: build.c3l_version,
     created_at: (options.now ?? new Date()).toISOString(),
     argv: [...options.argv],
     cwd: options.cwd ?? process.cwd(),
-    git_commit: commit,
-    git_dirty: commit === null ? null : git(repo, ["status", "--porcelain", "--untracked-files=no"]) !== "",
+    git_commit: build.git_commit,
+    git_dirty: build.git_dirty,
     host: { hostname: hostname(), platform: process.platform, arch: process.arch, cpus: cpus().length, memory_bytes: totalmem() },
     versions: {
       node: process.version,
@@ -85,18 +82,4 @@ export function readManifest(path: string): Manifest {
   } catch (err) {
     throw new RunStoreError(`${path}: not JSON (${(err as Error).message})`);
   }
-}
-
-function git(cwd: string, args: string[]): string | null {
-  try {
-    return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).trim();
-  } catch {
-    return null; // not a repository, or git is not installed
-  }
-}
-
-let version: string | undefined;
-function c3lVersion(): string {
-  version ??= (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
-  return version;
 }
