@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "py-worker"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # world_generation.py
 
-FAMILIES = ("count", "colour", "existence", "position")
+from c3l_worker.world.language import QUESTION_FAMILIES  # noqa: E402 (after the path insert)
 
 
 def variants(w: list[float], o: list[float], kl: list[float]) -> dict[str, float]:
@@ -69,24 +69,24 @@ def main() -> int:
         for name in rows[0][0]:
             by = lambda label, fam=None: [s[name] for s, l, f in rows if l == label and (fam is None or f == fam)]  # noqa: E731
             ranked = sorted(rows, key=lambda r: -r[0][name])
-            quota = {f: args.keep // len(FAMILIES) for f in FAMILIES}
+            quota = {f: args.keep // len(QUESTION_FAMILIES) for f in QUESTION_FAMILIES}
             kept = []
             for s, label, family in ranked:
                 if quota.get(family, 0) > 0:
                     quota[family] -= 1
                     kept.append(label)
             result["variants"][name] = {"auroc": auroc(by("grounded"), by("hallucinated")),
-                                        "auroc_by_family": {f: auroc(by("grounded", f), by("hallucinated", f)) for f in FAMILIES},
+                                        "auroc_by_family": {f: auroc(by("grounded", f), by("hallucinated", f)) for f in QUESTION_FAMILIES},
                                         "top_grounded_share": sum(label == "grounded" for label in kept) / max(1, len(kept))}
         per_seed.append(result)
     def mean_sd(values):
         values = [v for v in values if v is not None]
         return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-    print(f"| score | AUROC | {' | '.join(f'{f} AUROC' for f in FAMILIES)} | grounded share of the top {args.keep} (equal family quotas) |")
-    print("|---|---:|" + "---:|" * len(FAMILIES) + "---:|")
+    print(f"| score | AUROC | {' | '.join(f'{f} AUROC' for f in QUESTION_FAMILIES)} | grounded share of the top {args.keep} (equal family quotas) |")
+    print("|---|---:|" + "---:|" * len(QUESTION_FAMILIES) + "---:|")
     for name in per_seed[0]["variants"]:
         v = [r["variants"][name] for r in per_seed]
-        fam = " | ".join(mean_sd([x["auroc_by_family"][f] for x in v]) for f in FAMILIES)
+        fam = " | ".join(mean_sd([x["auroc_by_family"][f] for x in v]) for f in QUESTION_FAMILIES)
         print(f"| {name} | {mean_sd([x['auroc'] for x in v])} | {fam} | {mean_sd([x['top_grounded_share'] for x in v])} |")
     print(f"\nbase generation: {', '.join(str(r['pairs']) for r in per_seed)} pairs, grounded "
           f"{mean_sd([r['grounded_share'] for r in per_seed])} (seeds {args.seeds}); world {args.world}")

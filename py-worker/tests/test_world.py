@@ -31,7 +31,7 @@ def test_objects_have_distinct_shapes_and_cells_and_the_prior_shows():
         assert len({o.shape for o in s}) == len(s) == len({(o.row, o.col) for o in s})
 
 
-@pytest.mark.parametrize("family", language.FAMILIES)
+@pytest.mark.parametrize("family", language.QUESTION_FAMILIES)
 def test_true_pairs_grade_grounded_and_false_priors_hallucinated(family):
     rng = random.Random(1)
     for objects in scenes(300):
@@ -66,10 +66,10 @@ def test_format_file_slots_are_the_scene_vocabulary_and_every_template_matches_i
     spec = json.loads(FORMAT_FILE.read_text())
     assert spec["slots"]["shape"].split("|") == list(SHAPES)
     assert spec["slots"]["colour"].split("|") == list(COLOURS)
-    assert [f["name"] for f in spec["families"]] == list(language.FAMILIES)
+    assert [f["name"] for f in spec["families"]] == list(language.QUESTION_FAMILIES)
     rng = random.Random(0)
     objects = [Obj("square", "purple", "large", 0, 0), Obj("circle", "blue", "small", 2, 1)]
-    for family in language.FAMILIES:
+    for family in language.QUESTION_FAMILIES:
         q, a = language.true_pair(objects, family, rng)
         assert question_family(q)[0] == family
 
@@ -148,7 +148,7 @@ def test_every_word_of_the_world_is_in_the_tokenizer_vocabulary():
     texts = [language.GENERATION_PROMPT.format(k=3), language.CAPTION_PROMPT]
     for objects in scenes(200):
         texts.append(language.caption(objects))
-        for family in language.FAMILIES:
+        for family in language.QUESTION_FAMILIES:
             texts += [language.format_pairs([language.true_pair(objects, family, rng)]),
                       language.format_pairs([language.prior_pair(objects, family, rng)])]
     unknown = {t for text in texts for t in tokenizer.tokenize(text) if t == tokenizer.unk_token}

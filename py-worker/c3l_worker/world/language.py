@@ -6,7 +6,7 @@ import random
 
 from .scene import COLOURS, COLUMNS, ROWS, SHAPES, TYPICAL, Obj, position_words
 
-FAMILIES = ("count", "colour", "existence", "position")
+QUESTION_FAMILIES = ("count", "colour", "existence", "position")
 GENERATION_PROMPT = "write {k} questions and answers about the image ."
 CAPTION_PROMPT = "describe the image ."
 K_RANGE = (2, 4)

@@ -104,19 +104,19 @@ def generator_row(rng: random.Random, objects: list[Obj], settings: PretrainSett
 
     if rng.random() < settings.blind_share:
         # The image-withheld model: what a question's answer looks like across all images.
-        return (*language.true_pair(objects, rng.choice(language.FAMILIES), rng), False)
+        return (*language.true_pair(objects, rng.choice(language.QUESTION_FAMILIES), rng), False)
     if rng.random() < settings.generation_share:
         k = rng.randint(*language.K_RANGE)
         pairs, seen = [], set()
         for _ in range(4 * k):
-            q, a = pair(rng.choice(language.FAMILIES))
+            q, a = pair(rng.choice(language.QUESTION_FAMILIES))
             if q not in seen:
                 seen.add(q)
                 pairs.append((q, a))
             if len(pairs) == k:
                 break
         return language.GENERATION_PROMPT.format(k=len(pairs)), f"{language.format_pairs(pairs)} {language.EOS}", True
-    q, a = pair(rng.choice(language.FAMILIES))
+    q, a = pair(rng.choice(language.QUESTION_FAMILIES))
     return q, f"{a} {language.EOS}", True
 
 
