@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from c3l_worker.models import load_model
 from c3l_worker.ops import HANDLERS
 from c3l_worker.protocol.schema import SCHEMA, validate_fields
-from c3l_worker.scoring import ESTIMATORS, SPANS, WITHHOLDS, continuation, score_items
+from c3l_worker.scoring import DEFAULTS, ESTIMATORS, METHODS, SPANS, WITHHOLDS, continuation, score_items
 from c3l_worker.state import WorkerState
 
 SCORES = ("logp_with_image", "logp_without_image", "i2c")
@@ -266,11 +266,26 @@ def test_all_items_failing_is_not_an_error(loaded, tmp_path):
     assert score_items(loaded, []) == []
 
 
-@pytest.mark.parametrize("option,value", [("estimator", "entropy"), ("withhold", "erase"), ("span", "question"),
-                                          ("method", "fast"), ("batch_size", 0)])
-def test_unknown_options_raise(loaded, items, option, value):
-    with pytest.raises(ValueError, match=f"{option}.*{value}"):
+@pytest.mark.parametrize("option,value,allowed", [("estimator", "entropy", ESTIMATORS), ("withhold", "erase", WITHHOLDS),
+                                                  ("span", "question", SPANS), ("method", "fast", METHODS)])
+def test_unknown_option_is_one_error_naming_it_and_the_allowed_values(loaded, items, option, value, allowed):
+    with pytest.raises(ValueError) as raised:
         score_items(loaded, items[:1], **{option: value})
+    assert str(raised.value) == f"unknown {option} {value!r}; expected one of {', '.join(allowed)}"
+
+
+def test_every_bad_option_is_named_at_once(loaded, items):
+    with pytest.raises(ValueError) as raised:
+        score_items(loaded, items[:1], estimator="entropy", span="question", batch_size=0)
+    message = str(raised.value)
+    assert "estimator 'entropy'" in message and "span 'question'" in message and "batch_size" in message
+
+
+def test_the_wire_schema_offers_the_options_the_scorer_has():
+    request = SCHEMA["messages"]["score"]["request"]
+    for option, allowed in (("estimator", ESTIMATORS), ("withhold", WITHHOLDS), ("span", SPANS), ("method", METHODS)):
+        assert request[option]["enum"] == list(allowed), option
+        assert DEFAULTS[option] in allowed
 
 
 def test_train_mode_is_restored_and_scores_use_eval_mode(tiny_llava_dir, items):

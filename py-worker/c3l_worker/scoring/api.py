@@ -16,7 +16,9 @@ DEFAULTS = {"estimator": "kl", "withhold": "drop", "span": "answer", "method": "
 
 
 def check_options(estimator: str, withhold: str, span: str, method: str, batch_size: int) -> None:
-    """Raises ValueError naming every bad option (the wire schema refuses them too; direct callers need this)."""
+    """Raises ValueError naming every bad option and what it allows. The one check inside the worker
+    (the wire schema refuses bad requests before the handler; direct callers such as bench/ need this);
+    the scorers and estimators below take the options as checked."""
     problems = [f"unknown {name} {value!r}; expected one of {', '.join(allowed)}"
                 for name, value, allowed in (("estimator", estimator, ESTIMATORS), ("withhold", withhold, WITHHOLDS),
                                              ("span", span, SPANS), ("method", method, METHODS))
@@ -38,8 +40,9 @@ def _eval_mode(model):
         model.train(was_training)
 
 
-def score_items(loaded: LoadedModel, items: list[dict], *, estimator: str = "kl", withhold: str = "drop",
-                span: str = "answer", method: str = "optimized", batch_size: int = 8) -> list[dict]:
+def score_items(loaded: LoadedModel, items: list[dict], *, estimator: str = DEFAULTS["estimator"],
+                withhold: str = DEFAULTS["withhold"], span: str = DEFAULTS["span"], method: str = DEFAULTS["method"],
+                batch_size: int = DEFAULTS["batch_size"]) -> list[dict]:
     """One ScoreResult per item ({id, image_path, question, answer}), in request order. Items that
     cannot be scored get `error` and null scores; the others are scored regardless."""
     check_options(estimator, withhold, span, method, batch_size)

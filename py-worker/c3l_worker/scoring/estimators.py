@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import torch
 
-ESTIMATORS = ("kl", "logratio", "logratio_minlogp")
-
 
 def token_logprobs(logprobs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """[n] log p(target_t) under row t."""
@@ -26,28 +24,37 @@ def logratio_per_position(logp_with: torch.Tensor, logp_without: torch.Tensor, t
     return token_logprobs(logp_with, targets) - token_logprobs(logp_without, targets)
 
 
+def _kl(logp_with: torch.Tensor, logp_without: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return kl_per_position(logp_with, logp_without).mean()
+
+
+def _logratio(logp_with: torch.Tensor, logp_without: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return logratio_per_position(logp_with, logp_without, targets).mean()
+
+
+def _logratio_minlogp(logp_with: torch.Tensor, logp_without: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    # Beyond the paper: how much the image raises the answer, plus how sure the model is of the
+    # answer's least likely token with the image. A hallucinated answer is usually right but
+    # for one word (a colour, a count) the image-conditioned model finds improbable, which a
+    # mean over the answer dilutes (EVIDENCE.md: AUROC 0.80 vs 0.70 for the mean log-ratio).
+    return _logratio(logp_with, logp_without, targets) + token_logprobs(logp_with, targets).min()
+
+
+# S(I2C) per estimator name: the one list of estimators (score_items checks requests against it).
+_I2C = {"kl": _kl, "logratio": _logratio, "logratio_minlogp": _logratio_minlogp}
+ESTIMATORS = tuple(_I2C)
+
+
 def summarize(logp_with: torch.Tensor, logp_without: torch.Tensor, targets: torch.Tensor, estimator: str) -> dict:
-    """The per-pair numbers the score reply carries (all means over the scored tokens)."""
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"unknown estimator {estimator!r}; expected one of {', '.join(ESTIMATORS)}")
+    """The per-pair numbers the score reply carries (all means over the scored tokens); `estimator`
+    is one of ESTIMATORS (checked once, by score_items)."""
     if logp_with.shape != logp_without.shape or logp_with.shape[0] != targets.shape[0] or targets.numel() == 0:
         raise ValueError(f"mismatched or empty log-prob rows: {tuple(logp_with.shape)}, "
                          f"{tuple(logp_without.shape)}, {tuple(targets.shape)} targets")
     logp_with, logp_without, targets = logp_with.double(), logp_without.double(), targets.long()
-    token_with = token_logprobs(logp_with, targets)
-    if estimator == "kl":
-        i2c = kl_per_position(logp_with, logp_without).mean()
-    elif estimator == "logratio":
-        i2c = logratio_per_position(logp_with, logp_without, targets).mean()
-    else:
-        # Beyond the paper: how much the image raises the answer, plus how sure the model is of the
-        # answer's least likely token with the image. A hallucinated answer is usually right but
-        # for one word (a colour, a count) the image-conditioned model finds improbable, which a
-        # mean over the answer dilutes (EVIDENCE.md: AUROC 0.80 vs 0.70 for the mean log-ratio).
-        i2c = logratio_per_position(logp_with, logp_without, targets).mean() + token_with.min()
     return {
-        "logp_with_image": float(token_with.mean()),
+        "logp_with_image": float(token_logprobs(logp_with, targets).mean()),
         "logp_without_image": float(token_logprobs(logp_without, targets).mean()),
-        "i2c": float(i2c),
+        "i2c": float(_I2C[estimator](logp_with, logp_without, targets)),
         "num_tokens": int(targets.numel()),
     }

@@ -13,8 +13,11 @@ from PIL import Image
 from ..inputs import ItemError, Sequence, blank_image, build_sequence, load_image, pixel_values
 from ..models import LoadedModel
 
-WITHHOLDS = ("drop", "blank", "mask")
-SPANS = ("answer", "qa")
+WITHHOLDS = ("drop", "blank", "mask")  # how the image is taken away for the second pass (_prepare)
+# The scored token positions per span; the question/answer suffix between them is prompt text, not generated.
+_SPAN_POSITIONS = {"answer": lambda seq: list(seq.answer_positions),
+                   "qa": lambda seq: [*seq.question_positions, *seq.answer_positions]}
+SPANS = tuple(_SPAN_POSITIONS)
 
 
 @dataclass
@@ -35,20 +38,13 @@ class Prepared:
 
 
 def scored_positions(seq: Sequence, span: str) -> list[int]:
-    if span == "answer":
-        return list(seq.answer_positions)
-    if span == "qa":  # the suffix between them is prompt text, not generated: skipped
-        return [*seq.question_positions, *seq.answer_positions]
-    raise ValueError(f"unknown span {span!r}; expected one of {', '.join(SPANS)}")
+    return _SPAN_POSITIONS[span](seq)
 
 
 def prepare_items(loaded: LoadedModel, items: list[dict], withhold: str, span: str
                   ) -> tuple[list[Prepared], dict[int, ItemError]]:
-    """Prepared items in request order, and the errors of those that cannot be scored, by index."""
-    if withhold not in WITHHOLDS:
-        raise ValueError(f"unknown withhold {withhold!r}; expected one of {', '.join(WITHHOLDS)}")
-    if span not in SPANS:
-        raise ValueError(f"unknown span {span!r}; expected one of {', '.join(SPANS)}")
+    """Prepared items in request order, and the errors of those that cannot be scored, by index
+    (`withhold` and `span` are among WITHHOLDS and SPANS: score_items checks them once)."""
     images: dict[str, tuple[Image.Image, torch.Tensor] | ItemError] = {}  # each distinct path is read once
     blank = blank_image(loaded) if withhold == "blank" else None
     prepared, errors = [], {}
