@@ -4,7 +4,8 @@
 // I2C AUROC, the target's benchmarks), then a compare-style summary on stderr and its JSON on stdout.
 import { join } from "node:path";
 import { buildComparison, loadCompareRun } from "../runs/compare.js";
-import { cellText, renderText } from "../runs/format.js";
+import { renderText } from "../render/table.js";
+import { cellText } from "../runs/format.js";
 import { startRun } from "../pipeline/launch.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import { PROJECT_ROOT } from "../worker/index.js";

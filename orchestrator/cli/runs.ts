@@ -1,5 +1,6 @@
 // `c3l runs`: one line per run, newest first (stdout: the data only).
-import { cellText, renderText, type Align } from "../runs/format.js";
+import { renderText, type Align } from "../render/table.js";
+import { cellText } from "../runs/format.js";
 import { filterRuns, listRuns, parseRunFilter, type RunListing } from "../runs/store.js";
 import { EXIT } from "./exit-codes.js";
 

@@ -2,10 +2,10 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { toCsv } from "../render/csv.js";
 import { writeFileAtomic } from "../runs/atomic.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import { PROJECT_ROOT } from "../worker/python.js";
-import { toCsv } from "./csv.js";
 import { renderPage, type PageAssets } from "./html.js";
 import { loadReportRun, uniqueLabels, type Warn } from "./load.js";
 import { buildModel, FIGURE_NAMES, type ReportModel } from "./model.js";

@@ -1,6 +1,7 @@
 // The report page: static tables rendered here, charts and gallery controls by the inlined Chart.js bundle and assets/report.js.
+import type { Cell } from "../render/csv.js";
+import { escapeHtml } from "../render/html.js";
 import { formatNumber } from "../runs/compare.js";
-import type { Cell } from "./csv.js";
 import { FIGURE_NAMES, type ReportModel } from "./model.js";
 import { gradeChart, type GradeRow } from "./grade.js";
 import { countKeys, type CountRow } from "./tables.js";
@@ -9,10 +10,6 @@ export interface PageAssets {
   chartJs: string;
   reportJs: string;
   reportCss: string;
-}
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 }
 
 /** Text for a cell: numbers with 4 significant digits, null/undefined as an em dash. */

@@ -1,6 +1,6 @@
 // Everything the report shows, as plain rows per figure: the same rows feed the page, data/<figure>.json and .csv.
 import { flattenConfig, type FlatValue } from "../runs/flatten.js";
-import type { Cell } from "./csv.js";
+import type { Cell } from "../render/csv.js";
 import { galleryRows, type GalleryRow } from "./gallery.js";
 import { gradeRows } from "./grade.js";
 import { binEdges, cdfRows, histRows, i2cSeries, scoringPasses, statRows, thresholdRows } from "./i2c.js";

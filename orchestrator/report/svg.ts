@@ -1,7 +1,7 @@
 // Small charts as inline SVG strings: no script, no network, so they show in any page that embeds
 // them (the reproduce table's HTML, the run report) and in a browser with scripts off.
+import { escapeHtml } from "../render/html.js";
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 const num = (v: number) => String(Math.round(v * 100) / 100);
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 
@@ -33,12 +33,12 @@ export function barChartSvg(bars: readonly Bar[], title: string): string {
     + `<text x="${left - 6}" y="${num(y(t) + 4)}" text-anchor="end" font-size="11">${pct(t, 0)}</text>`);
   const groups = bars.map((bar, i) => {
     const cx = left + slot * i + slot / 2;
-    const label = `<text x="${num(cx)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${esc(bar.label)}</text>`;
-    const attrs = `class="bar" data-label="${esc(bar.label)}" data-value="${bar.value ?? ""}" data-sd="${bar.sd ?? ""}"`;
+    const label = `<text x="${num(cx)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${escapeHtml(bar.label)}</text>`;
+    const attrs = `class="bar" data-label="${escapeHtml(bar.label)}" data-value="${bar.value ?? ""}" data-sd="${bar.sd ?? ""}"`;
     if (bar.value === null) {
       return `<g ${attrs}>${label}<text x="${num(cx)}" y="${bottom - 6}" text-anchor="middle" font-size="10" fill="#888">no data</text></g>`;
     }
-    const tip = `<title>${esc(bar.title ?? `${bar.label}: ${pct(bar.value)}${bar.sd !== null ? ` ± ${pct(bar.sd)}` : ""}`)}</title>`;
+    const tip = `<title>${escapeHtml(bar.title ?? `${bar.label}: ${pct(bar.value)}${bar.sd !== null ? ` ± ${pct(bar.sd)}` : ""}`)}</title>`;
     const rect = `<rect x="${num(cx - barWidth / 2)}" y="${num(y(bar.value))}" width="${barWidth}" height="${num(bottom - y(bar.value))}" fill="#4e79a7"/>`;
     let whisker = "";
     if (bar.sd !== null && bar.sd > 0) {
@@ -49,8 +49,8 @@ export function barChartSvg(bars: readonly Bar[], title: string): string {
     const value = `<text x="${num(cx)}" y="${num(y(bar.value) - 4)}" text-anchor="middle" font-size="10">${pct(bar.value)}</text>`;
     return `<g ${attrs}>${tip}${rect}${whisker}${bar.sd !== null && bar.sd > 0 ? "" : value}${label}</g>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="c3l-chart" role="img" aria-label="${esc(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,sans-serif">`
-    + `<text x="${left}" y="16" font-size="13" font-weight="600">${esc(title)}</text>${ticks.join("")}${groups.join("")}`
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="c3l-chart" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,sans-serif">`
+    + `<text x="${left}" y="16" font-size="13" font-weight="600">${escapeHtml(title)}</text>${ticks.join("")}${groups.join("")}`
     + `<line x1="${left}" x2="${width - 12}" y1="${bottom}" y2="${bottom}" stroke="#444"/></svg>`;
 }
 
@@ -84,21 +84,21 @@ export function stackedBarsSvg(stacks: readonly Stack[], title: string): string 
     const segs = stack.parts.map((part) => {
       const share = Math.max(0, part.share ?? 0);
       const w = share * barWidth;
-      const seg = `<rect class="seg" data-part="${esc(part.name)}" data-share="${part.share ?? ""}" x="${num(x)}" y="${y0}" width="${num(w)}" height="${row - 6}" fill="${esc(part.color)}"><title>${esc(`${stack.label}: ${part.name} ${part.share === null ? "n/a" : pct(part.share)}`)}</title></rect>`
+      const seg = `<rect class="seg" data-part="${escapeHtml(part.name)}" data-share="${part.share ?? ""}" x="${num(x)}" y="${y0}" width="${num(w)}" height="${row - 6}" fill="${escapeHtml(part.color)}"><title>${escapeHtml(`${stack.label}: ${part.name} ${part.share === null ? "n/a" : pct(part.share)}`)}</title></rect>`
         + (w >= 34 ? `<text x="${num(x + w / 2)}" y="${y0 + row - 11}" text-anchor="middle" font-size="10" fill="#fff">${pct(share, 0)}</text>` : "");
       x += w;
       return seg;
     });
-    return `<g class="stack" data-label="${esc(stack.label)}"><text x="${labelWidth - 8}" y="${y0 + row - 11}" text-anchor="end" font-size="11">${esc(stack.label)}</text>${segs.join("")}</g>`;
+    return `<g class="stack" data-label="${escapeHtml(stack.label)}"><text x="${labelWidth - 8}" y="${y0 + row - 11}" text-anchor="end" font-size="11">${escapeHtml(stack.label)}</text>${segs.join("")}</g>`;
   });
   let lx = labelWidth;
   const legend = (stacks[0]?.parts ?? []).map((part) => {
-    const item = `<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${esc(part.color)}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${esc(part.name)}</text>`;
+    const item = `<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${escapeHtml(part.color)}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${escapeHtml(part.name)}</text>`;
     lx += 24 + part.name.length * 7;
     return item;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="c3l-chart" role="img" aria-label="${esc(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,sans-serif">`
-    + `<text x="0" y="16" font-size="13" font-weight="600">${esc(title)}</text>${rows.join("")}${legend.join("")}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="c3l-chart" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,sans-serif">`
+    + `<text x="0" y="16" font-size="13" font-weight="600">${escapeHtml(title)}</text>${rows.join("")}${legend.join("")}</svg>`;
 }
 
 /** The grader's three labels, in stacking order, with their colours. */

@@ -1,5 +1,7 @@
 // The miniature paper table: per arm, mean ± sd over seeds of each column's metric (from each run's
 // summary.json metrics), as JSON, Markdown and a self-contained HTML page.
+import { escapeHtml } from "../render/html.js";
+import { renderMarkdown, type Align } from "../render/table.js";
 import { barChartSvg } from "../report/svg.js";
 
 /** A column: the summary metric it reads, its title, and how it is shown. */
@@ -102,13 +104,11 @@ function estimatorLine(table: ReproduceTable): string | null {
 
 export function renderMarkdownTable(table: ReproduceTable): string {
   const { headers, body } = cells(table);
-  const esc = (s: string) => s.replace(/\|/g, "\\|");
-  const line = (row: string[]) => `| ${row.map(esc).join(" | ")} |`;
-  const out = [line(headers), `|${headers.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...body.map(line)];
+  const out = [renderMarkdown(headers, body, headers.map((_, i): Align => (i === 0 ? "left" : "right")))];
   const est = estimatorLine(table);
-  if (est) out.push("", est);
-  out.push("", "mean ± sd over seeds (sample sd); shares in %, POPE F1 and SEED accuracy in %.");
-  return out.join("\n") + "\n";
+  if (est) out.push(`\n${est}\n`);
+  out.push("\nmean ± sd over seeds (sample sd); shares in %, POPE F1 and SEED accuracy in %.\n");
+  return out.join("");
 }
 
 /** Per arm, the grounded share of the final data as a bar with a ± sd whisker (inline SVG). */
@@ -121,17 +121,16 @@ export function groundedChart(table: ReproduceTable): string {
 }
 
 export function renderHtmlTable(table: ReproduceTable, title = "c3l reproduce"): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   const { headers, body } = cells(table);
-  const rows = body.map((row, i) => `<tr title="${esc(table.rows[i]!.overrides.join(" "))}">${row.map((c, j) => `<td${j ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`);
+  const rows = body.map((row, i) => `<tr title="${escapeHtml(table.rows[i]!.overrides.join(" "))}">${row.map((c, j) => `<td${j ? ' class="n"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`);
   const est = estimatorLine(table);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}</style>
-</head><body><h1>${esc(title)}</h1>
-<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
+</head><body><h1>${escapeHtml(title)}</h1>
+<table><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>
 <tbody>${rows.join("\n")}</tbody></table>
-${est ? `<p>${esc(est)}</p>` : ""}
+${est ? `<p>${escapeHtml(est)}</p>` : ""}
 <figure>${groundedChart(table)}</figure>
 <p>mean ± sd over seeds (sample sd); shares in %, POPE F1 and SEED accuracy in %. Hover a row for its overrides.</p>
 </body></html>

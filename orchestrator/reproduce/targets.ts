@@ -2,6 +2,7 @@
 // other arm's (paired by seed: the same seed shares the pipeline's sampling), or the arm's metric
 // alone; met when mean − sd ≥ margin (the issue's rule; mean + sd ≤ margin with at_most), so noise across
 // seeds counts against a claim.
+import { renderMarkdown } from "../render/table.js";
 import type { Target } from "./plan.js";
 import { meanSd, type ArmRun, type Stat } from "./table.js";
 
@@ -37,14 +38,14 @@ function shown(metric: string, v: number): string {
 
 export function renderTargetsMarkdown(results: TargetResult[]): string {
   if (results.length === 0) return "";
-  const lines = ["| target | measure | mean ± sd over seeds | needed | met |", "|---|---|---:|---:|---|"];
-  for (const r of results) {
+  const rows = results.map((r) => {
     const other = r.than_metric && r.than_metric !== r.metric ? ` − ${r.than}: ${r.than_metric}` : ` − ${r.than}`;
     const what = r.than === null ? `${r.arm}: ${r.metric}` : r.than_metric && r.than_metric !== r.metric ? `${r.arm}: ${r.metric}${other}` : `${r.arm}${other}: ${r.metric}`;
     const value = r.stat.mean === null ? "–" : `${shown(r.metric, r.stat.mean)}${r.stat.sd === null ? "" : ` ± ${shown(r.metric, r.stat.sd)}`}`;
     const verdict = r.met === null ? "not measurable" : r.met ? "**met**" : "missed";
     const needed = r.at_most ? `≤ ${shown(r.metric, r.margin)} (mean + sd)` : `≥ ${shown(r.metric, r.margin)} (mean − sd)`;
-    lines.push(`| ${r.name} | ${what} | ${value} | ${needed} | ${verdict} |`);
-  }
-  return lines.join("\n") + "\n\nShares in points; a difference is paired by seed (the same seed shares the pipeline's sampling).\n";
+    return [r.name, what, value, needed, verdict];
+  });
+  const table = renderMarkdown(["target", "measure", "mean ± sd over seeds", "needed", "met"], rows, ["left", "left", "right", "right", "left"]);
+  return `${table}\nShares in points; a difference is paired by seed (the same seed shares the pipeline's sampling).\n`;
 }

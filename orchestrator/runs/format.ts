@@ -1,28 +1,7 @@
-// Renders tables for the terminal (aligned text), Markdown, CSV and JSON; used by `c3l runs` and `c3l compare`.
+// Renders a comparison of runs as an aligned text table, Markdown, CSV or JSON (`c3l compare`), and the cell text `c3l runs` shows.
+import { csvLines } from "../render/csv.js";
+import { renderMarkdown, renderText, type Align } from "../render/table.js";
 import { formatNumber, PROTOCOL_DIFFERS, type Cell, type CompareColumn, type CompareTable } from "./compare.js";
-
-export type Align = "left" | "right";
-
-/** Columns padded to their widest cell, two spaces apart, a dashed rule under the header; no trailing spaces. */
-export function renderText(headers: string[], rows: string[][], align: Align[]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (align[c] === "right" ? cell.padStart(widths[c] as number) : cell.padEnd(widths[c] as number))).join("  ").trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
-}
-
-export function renderMarkdown(headers: string[], rows: string[][], align: Align[]): string {
-  const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-  const line = (cells: string[]) => `| ${cells.map(esc).join(" | ")} |`;
-  const rule = `|${align.map((a) => (a === "right" ? "---:" : "---")).join("|")}|`;
-  return [line(headers), rule, ...rows.map(line)].join("\n") + "\n";
-}
-
-/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled. */
-export function renderCsv(headers: string[], rows: string[][]): string {
-  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [headers, ...rows].map((r) => r.map(field).join(",")).join("\n") + "\n";
-}
 
 export function cellText(v: Cell | undefined, maxLength = Infinity): string {
   if (v === null || v === undefined) return "-";
@@ -53,7 +32,7 @@ export function renderComparison(table: CompareTable, format: CompareFormat): st
         return c.change ? [text, r.changes[c.key]?.text ?? ""] : [text];
       }),
     ]);
-    return renderCsv(headers, rows);
+    return csvLines([headers, ...rows]);
   }
   const headers = ["base", ...cols.map(title)];
   const align: Align[] = ["left", ...cols.map((c): Align => (c.numeric ? "right" : "left"))];

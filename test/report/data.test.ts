@@ -1,8 +1,9 @@
 // The report's data extraction: CSV escaping, histogram bins, CDF points, gallery picks, config diff, counts, thresholds, HTML escaping.
 import { describe, expect, test } from "@jest/globals";
-import { csvField, toCsv } from "../../orchestrator/report/csv.js";
+import { csvField, toCsv } from "../../orchestrator/render/csv.js";
 import { galleryRows } from "../../orchestrator/report/gallery.js";
-import { escapeHtml, scriptJson } from "../../orchestrator/report/html.js";
+import { escapeHtml } from "../../orchestrator/render/html.js";
+import { scriptJson } from "../../orchestrator/report/html.js";
 import { binEdges, cdfPoints, histogram, histRows, i2cSeries, scoringPasses, thresholdRows } from "../../orchestrator/report/i2c.js";
 import { uniqueLabels } from "../../orchestrator/report/load.js";
 import { stageKind } from "../../orchestrator/report/stages.js";

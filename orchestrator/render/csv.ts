@@ -1,4 +1,4 @@
-// Rows as RFC 4180 CSV: one header line, then one line per row; every figure's data is also written this way.
+// RFC 4180 CSV: the one quoting rule for `c3l compare --format csv` and every report figure's data.
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -10,9 +10,12 @@ export function csvField(value: Cell): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** CSV text for `rows` with the given columns in order (a missing key is a blank cell); lines end with \n. */
+/** CSV text with one line per row (the header is the first row); lines end with \n. */
+export function csvLines(rows: readonly (readonly Cell[])[]): string {
+  return `${rows.map((r) => r.map(csvField).join(",")).join("\n")}\n`;
+}
+
+/** CSV text for `rows` with the given columns in order (a missing key is a blank cell). */
 export function toCsv(columns: readonly string[], rows: readonly Record<string, Cell>[]): string {
-  const lines = [columns.map(csvField).join(",")];
-  for (const row of rows) lines.push(columns.map((c) => csvField(row[c])).join(","));
-  return `${lines.join("\n")}\n`;
+  return csvLines([columns, ...rows.map((row) => columns.map((c) => row[c]))]);
 }
