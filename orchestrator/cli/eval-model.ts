@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EvalInputError } from "../eval/errors.js";
-import { splitAssignment } from "../eval/registry.js";
+import { parseOptionAssignment, splitAssignment } from "../eval/registry.js";
 import { summarizeResults, writeResults } from "../eval/results.js";
 import { evaluateModel } from "../eval/run-model.js";
 import { BUILTIN_MODELS, builtinName } from "../pipeline/builtins.js";
@@ -32,12 +32,7 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
     if (name in benches) throw new EvalInputError(`--bench ${name} is given twice`);
     benches[name] = resolve(path);
   }
-  const options: Record<string, string> = {};
-  for (const arg of o.option) {
-    const eq = arg.indexOf("=");
-    if (eq <= 0) throw new EvalInputError(`--option ${JSON.stringify(arg)}: expected BENCH.KEY=VALUE, e.g. mmbench.mode=single`);
-    options[arg.slice(0, eq)] = arg.slice(eq + 1);
-  }
+  for (const arg of o.option) parseOptionAssignment(arg); // a malformed --option fails before a model is built or a worker started
   const modelDir = await resolveModel(o.model);
   // Without --cache, answers go next to --out (so a rerun resumes), else to a fresh temp folder.
   const cacheFile = resolve(o.cache ?? (o.out ? `${o.out}.predictions.jsonl` : join(mkdtempSync(join(tmpdir(), "c3l-eval-")), "predictions.jsonl")));
@@ -48,7 +43,7 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
   });
   try {
     await session.start();
-    const { results } = await evaluateModel({ session, modelDir, benches, options, cacheFile, maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, log });
+    const { results } = await evaluateModel({ session, modelDir, benches, options: o.option, cacheFile, maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, log });
     if (o.out) writeResults(resolve(o.out), results);
     process.stdout.write(`${JSON.stringify(summarizeResults(results), null, 2)}\n`);
     return EXIT.ok;

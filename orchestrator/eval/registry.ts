@@ -33,23 +33,31 @@ export function splitAssignment(arg: string, what: string): [string, string] {
   return [arg.slice(0, at), arg.slice(at + 1)];
 }
 
+/** `--option` arguments (`BENCH.KEY=VALUE`), or config's `evaluate.options` (`BENCH.KEY` → VALUE). */
+export type OptionAssignments = readonly string[] | Readonly<Record<string, string>>;
+
+/** `BENCH.KEY=VALUE` split at the first "=" and the first "." before it: the one parser of `--option`. */
+export function parseOptionAssignment(arg: string): { bench: string; key: string; value: string } {
+  const eq = arg.indexOf("=");
+  const dot = arg.indexOf(".");
+  if (eq <= 0 || dot <= 0 || dot > eq) throw new EvalInputError(`--option ${JSON.stringify(arg)}: expected BENCH.KEY=VALUE, e.g. mmbench.mode=single`);
+  return { bench: arg.slice(0, dot), key: arg.slice(dot + 1, eq), value: arg.slice(eq + 1) };
+}
+
 /**
- * Each chosen benchmark's options: defaults, then `--option BENCH.KEY=VALUE` (values checked
+ * Each chosen benchmark's options: defaults, then the assignments in order (values checked
  * against the allowed ones, paths made absolute). An option for a benchmark not being scored is an error.
  */
-export function resolveOptions(benches: string[], assignments: string[]): Map<string, BenchOptions> {
+export function resolveOptions(benches: string[], assignments: OptionAssignments): Map<string, BenchOptions> {
   const out = new Map<string, BenchOptions>();
   for (const name of benches) {
     const spec = getBenchmark(name).options;
     out.set(name, Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, s.default])));
   }
-  for (const arg of assignments) {
-    const eq = arg.indexOf("=");
-    const dot = arg.indexOf(".");
-    if (eq <= 0 || dot <= 0 || dot > eq) throw new EvalInputError(`--option ${JSON.stringify(arg)}: expected BENCH.KEY=VALUE, e.g. mmbench.mode=single`);
-    const bench = getBenchmark(arg.slice(0, dot));
-    const key = arg.slice(dot + 1, eq);
-    const value = arg.slice(eq + 1);
+  const args = isList(assignments) ? assignments : Object.entries(assignments).map(([k, v]) => `${k}=${v}`);
+  for (const arg of args) {
+    const { bench: name, key, value } = parseOptionAssignment(arg);
+    const bench = getBenchmark(name);
     const options = out.get(bench.name);
     if (!options) throw new EvalInputError(`--option ${arg}: ${bench.name} is not being scored (no --bench ${bench.name}=PATH)`);
     const spec = bench.options[key];
@@ -64,4 +72,8 @@ export function resolveOptions(benches: string[], assignments: string[]): Map<st
     options[key] = spec.path ? resolve(value) : value;
   }
   return out;
+}
+
+function isList(a: OptionAssignments): a is readonly string[] {
+  return Array.isArray(a);
 }

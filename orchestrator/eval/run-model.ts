@@ -12,7 +12,7 @@ import { recordedJudge } from "./judge.js";
 import { PredictionCache, type CachedPrediction } from "./prediction-cache.js";
 import { parsePrediction, type PredictionRecord } from "./predictions.js";
 import { readJsonLines } from "./read.js";
-import { getBenchmark, resolveOptions } from "./registry.js";
+import { getBenchmark, resolveOptions, type OptionAssignments } from "./registry.js";
 import { benchResult, buildResults, type BenchResult, type EvalResults } from "./results.js";
 import type { Benchmark, BenchOptions, EvalQuestion, Prompt } from "./types.js";
 
@@ -22,8 +22,8 @@ export interface EvaluateModelOptions {
   modelDir: string;
   /** benchmark name → its file or folder, as `--bench NAME=PATH` */
   benches: Record<string, string>;
-  /** `BENCH.KEY` → value, as `--option BENCH.KEY=VALUE` (e.g. {"seed.protocol": "likelihood"}) */
-  options?: Record<string, string>;
+  /** `--option BENCH.KEY=VALUE` arguments, or `BENCH.KEY` → value as config's evaluate.options (e.g. {"seed.protocol": "likelihood"}) */
+  options?: OptionAssignments;
   /** the raw-prediction cache (a predictions JSONL file); inline images go to `<cacheFile>.images/` */
   cacheFile: string;
   /** greedy decoding budget per answer; default 128 (LLaVA's evaluation scripts) */
@@ -62,7 +62,7 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<EvaluateMo
   const names = chosen.map((c) => c.bench.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new EvalInputError(`benchmark ${twice} is given twice`);
-  const options = resolveOptions(names, Object.entries(o.options ?? {}).map(([k, v]) => `${k}=${v}`));
+  const options = resolveOptions(names, o.options ?? []);
 
   // Every input is checked before the model runs.
   const loaded = chosen.map(({ bench, path }) => {
