@@ -7,7 +7,10 @@ import { parseOptionAssignment, splitAssignment } from "../eval/registry.js";
 import { summarizeResults, writeResults } from "../eval/results.js";
 import { evaluateModel } from "../eval/run-model.js";
 import { BUILTIN_MODELS, builtinName } from "../pipeline/builtins.js";
-import { BatchFailedError, WorkerSession } from "../pipeline/session.js";
+import { defaultConfig } from "../config/index.js";
+import { WorkerError } from "../worker/errors.js";
+import { sessionOptions } from "../worker/from-config.js";
+import { WorkerSession } from "../worker/session.js";
 import { InputError } from "../pipeline/errors.js";
 import { EXIT } from "./exit-codes.js";
 
@@ -37,10 +40,11 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
   // Without --cache, answers go next to --out (so a rerun resumes), else to a fresh temp folder.
   const cacheFile = resolve(o.cache ?? (o.out ? `${o.out}.predictions.jsonl` : join(mkdtempSync(join(tmpdir(), "c3l-eval-")), "predictions.jsonl")));
   log(`caching predictions in ${cacheFile}`);
-  const session = new WorkerSession({
-    threads: o.threads, requestTimeoutMs: 600_000, startTimeoutMs: 120_000, maxAttempts: 3,
-    logFile: `${cacheFile}.worker.log`, device: o.device ?? "cpu", dtype: "float32", log,
-  });
+  // No config here: the worker section's defaults, with the command line's threads and device.
+  const defaults = defaultConfig();
+  const session = new WorkerSession(sessionOptions({
+    worker: { ...defaults.worker, threads: o.threads }, generator: { ...defaults.generator, device: o.device ?? "cpu" },
+  }, `${cacheFile}.worker.log`, log));
   try {
     await session.start();
     const { results } = await evaluateModel({ session, modelDir, benches, options: o.option, cacheFile, maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, log });
@@ -48,10 +52,8 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
     process.stdout.write(`${JSON.stringify(summarizeResults(results), null, 2)}\n`);
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof BatchFailedError) {
-      log(`${err.message}; the answers so far are cached in ${cacheFile}: rerun with --cache ${cacheFile} to resume`);
-      return EXIT.worker;
-    }
+    // The exit code is main's (cli/exit-codes.ts); the hint is this command's.
+    if (err instanceof WorkerError) log(`the answers so far are cached in ${cacheFile}: rerun with --cache ${cacheFile} to resume`);
     throw err;
   } finally {
     await session.stop();

@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { EvalInputError } from "./errors.js";
 import { joinPredictions, unmatchedSummary } from "./join.js";
+import { recordedJudge } from "./judge.js";
 import { metric, percent } from "./metrics.js";
 import type { PredictionRecord } from "./predictions.js";
 import { describe, idKey, readId, readJsonLines, readString } from "./read.js";
@@ -99,6 +100,8 @@ function loadLlavaBench(path: string, options: BenchOptions): LoadedBenchmark<Ll
 }
 
 async function scoreLlavaBench(loaded: LoadedBenchmark<LlavaBenchQuestion>, predictions: PredictionRecord[], context: ScoreContext): Promise<BenchOutcome> {
+  // Saved reviews (the reviews option) replay as the judge, in place of any judge the caller gave.
+  const judge = context.options.reviews ? recordedJudge(context.options.reviews) : (context.judge ?? null);
   const keys = new Set(loaded.questions.map((q) => q.key));
   const { byKey, unmatched } = joinPredictions(predictions, keys, (p) => idKey(p.question_id), (k) => `question_id ${k}`);
   const answered = loaded.questions.filter((q) => byKey.get(q.key)?.prediction != null);
@@ -118,10 +121,10 @@ async function scoreLlavaBench(loaded: LoadedBenchmark<LlavaBenchQuestion>, pred
     score: "100 × mean model score / mean reference score, per category and over all (LLaVA's summarize_gpt_review.py)",
     missing: "left out of the means; counted",
     unparseable: "a review without a score pair is left out of the means; counted (LLaVA would average in [-1, -1])",
-    judge: context.judge ? context.judge.identity : null,
+    judge: judge ? judge.identity : null,
   };
-  if (!context.judge) return { status: "skipped", reason: SKIP_NO_JUDGE, protocol, counts };
-  return judgeAll(loaded, byKey, context.judge, counts, protocol, unmatched);
+  if (!judge) return { status: "skipped", reason: SKIP_NO_JUDGE, protocol, counts };
+  return judgeAll(loaded, byKey, judge, counts, protocol, unmatched);
 }
 
 async function judgeAll(

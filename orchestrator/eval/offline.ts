@@ -1,6 +1,5 @@
 // Re-scoring saved predictions with no model: load each benchmark, route prediction lines to it, score, assemble the results.
 import { EvalInputError } from "./errors.js";
-import { recordedJudge } from "./judge.js";
 import { readPredictions, type PredictionRecord } from "./predictions.js";
 import { getBenchmark, resolveOptions } from "./registry.js";
 import { benchResult, buildResults, type BenchResult, type EvalResults } from "./results.js";
@@ -13,7 +12,7 @@ export interface OfflineEvalOptions {
   predictions: Array<{ bench: string | null; path: string }>;
   /** --option BENCH.KEY=VALUE */
   options?: string[];
-  /** a judge for LLaVA-Bench; --option llava-bench.reviews=FILE makes one that replays saved reviews */
+  /** a judge for LLaVA-Bench (--option llava-bench.reviews=FILE replays saved reviews instead) */
   judge?: Judge | null;
   /** one line per problem worth telling (missing predictions, skipped benchmarks …) */
   warn?: (message: string) => void;
@@ -60,8 +59,7 @@ export async function scoreSavedPredictions(o: OfflineEvalOptions): Promise<Eval
   const results: BenchResult[] = [];
   for (const { bench, loaded: data } of loaded) {
     const opts = options.get(bench.name)!;
-    const judge = bench.name === "llava-bench" && opts.reviews ? recordedJudge(opts.reviews) : (o.judge ?? null);
-    const outcome = await bench.score(data, routed.get(bench.name)!, { options: opts, judge });
+    const outcome = await bench.score(data, routed.get(bench.name)!, { options: opts, judge: o.judge ?? null });
     if (outcome.status === "skipped") warn(`${bench.name}: skipped: ${outcome.reason}`);
     else for (const w of outcome.warnings) warn(`${bench.name}: ${w}`);
     results.push(benchResult(bench, data, opts, outcome));

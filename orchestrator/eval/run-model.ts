@@ -3,12 +3,11 @@
 // same scorers `c3l eval --predictions` uses (the cache file is itself a predictions file).
 import { dirname, resolve } from "node:path";
 import { mkdirSync } from "node:fs";
-import type { WorkerSession } from "../pipeline/session.js";
-import { GENERATOR_ID } from "../pipeline/session.js";
+import type { WorkerSession } from "../worker/session.js";
+import { MODEL_ID } from "../worker/session.js";
 import { EvalInputError } from "./errors.js";
 import { checkImages } from "./images.js";
 import { imageIdentity, imagePath, sha256 } from "./inline-images.js";
-import { recordedJudge } from "./judge.js";
 import { PredictionCache, type CachedPrediction } from "./prediction-cache.js";
 import { parsePrediction, type PredictionRecord } from "./predictions.js";
 import { readJsonLines } from "./read.js";
@@ -115,8 +114,7 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<EvaluateMo
   for (const { bench, data } of loaded) {
     const opts = options.get(bench.name)!;
     const mine = data.questions.flatMap((q) => records.get(`${bench.name}/${q.key}`) ?? []);
-    const judge = bench.name === "llava-bench" && opts.reviews ? recordedJudge(opts.reviews) : null;
-    const outcome = await bench.score(data, mine, { options: opts, judge });
+    const outcome = await bench.score(data, mine, { options: opts });
     if (outcome.status === "skipped") o.log(`${bench.name}: skipped: ${outcome.reason}`);
     else for (const w of outcome.warnings) o.log(`${bench.name}: ${w}`);
     const result = benchResult(bench, data, opts, outcome);
@@ -168,7 +166,7 @@ function identity(j: Job): Pick<CachedPrediction, "id" | "bench" | "question_id"
 /** Greedy answers for a chunk; an item the worker could not answer comes back as a message (not cached: retried next run). */
 async function answers(session: WorkerSession, chunk: Job[], imageDir: string, maxNewTokens: number, batchSize: number): Promise<Array<CachedPrediction | string>> {
   const reply = await session.request("generate", {
-    model_id: GENERATOR_ID,
+    model_id: MODEL_ID,
     items: chunk.map((j) => ({ id: j.id, image_path: imagePath(j.prompt.image, imageDir), prompt: j.prompt.text })),
     max_new_tokens: maxNewTokens,
     do_sample: false,
@@ -186,7 +184,7 @@ async function likelihoods(session: WorkerSession, chunk: Job[], imageDir: strin
   const items = chunk.flatMap((j) => j.prompt.continuations!.map((choice, c) => ({
     id: `${j.id}#${c}`, image_path: imagePath(j.prompt.image, imageDir), question: j.prompt.text, answer: choice,
   })));
-  const reply = await session.request("score", { model_id: GENERATOR_ID, items, batch_size: batchSize, method: "optimized" });
+  const reply = await session.request("score", { model_id: MODEL_ID, items, batch_size: batchSize, method: "optimized" });
   const byId = new Map(reply.results.map((r) => [r.id, r]));
   return chunk.map((j) => {
     const scores = j.prompt.continuations!.map((_, c) => byId.get(`${j.id}#${c}`));

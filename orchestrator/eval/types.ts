@@ -143,7 +143,7 @@ export interface Judge {
 
 export interface ScoreContext {
   options: BenchOptions;
-  /** LLaVA-Bench only; absent or null: the benchmark is skipped */
+  /** LLaVA-Bench only; absent or null: skipped, unless its `reviews` option names saved reviews to replay */
   judge?: Judge | null;
 }
 

@@ -4,8 +4,8 @@
 import type { SampleFile, SampleRecord } from "../runs/jsonl.js";
 import type { Replies } from "../protocol/index.js";
 import { progressFor, type StageContext } from "./context.js";
-import type { BatchType, PoolTask, WorkerCounts } from "./pool.js";
-import type { BatchFailedError } from "./session.js";
+import type { BatchType, PoolTask, WorkerCounts } from "../worker/pool.js";
+import type { BatchFailedError } from "../worker/errors.js";
 
 export interface StageBatch<K extends BatchType, C = unknown> extends PoolTask<K> {
   /** What the stage needs to turn the reply into records (the chunk's items). */

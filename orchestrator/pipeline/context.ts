@@ -4,8 +4,8 @@ import type { SampleFile, SampleRecord } from "../runs/jsonl.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import type { InputImage } from "./inputs.js";
 import { Progress } from "./progress.js";
-import type { WorkerPool } from "./pool.js";
-import type { WorkerSession } from "./session.js";
+import type { WorkerPool } from "../worker/pool.js";
+import type { WorkerSession } from "../worker/session.js";
 
 export interface StageOutcome {
   counts: Record<string, number>;

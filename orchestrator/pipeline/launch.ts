@@ -19,7 +19,7 @@ import { InputError } from "./errors.js";
 import { resolveImages, type DataSource } from "./inputs.js";
 import { checkFinishedStages, runStages } from "./runner.js";
 import { runPretrain } from "./stages/pretrain.js";
-import { poolFromConfig } from "./pool-config.js";
+import { poolFromConfig } from "../worker/from-config.js";
 import { stopOnSignals } from "./stop-signals.js";
 import { optionalStages, stageSpecs, type StageSpec } from "./stages/index.js";
 

@@ -6,7 +6,7 @@ import type { RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import { testPause, type StageContext } from "./context.js";
 import type { InputImage, SkippedInput } from "./inputs.js";
-import type { WorkerPool } from "./pool.js";
+import type { WorkerPool } from "../worker/pool.js";
 import { RunDamagedError } from "../runs/errors.js";
 import { optionalStages, stageSpecs } from "./stages/index.js";
 

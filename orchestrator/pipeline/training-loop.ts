@@ -7,16 +7,17 @@
 // aside with a warning and the one before it used; a checkpoint save that fails with an answer
 // (a full disk) stops the stage, which resumes from the last good checkpoint once space returns.
 // With distributed.nproc_per_node × nnodes > 1 it trains in a worker of its own under torchrun
-// (distributed-session.ts); the ranks shard each micro-batch, so the steps are the same.
+// (worker/distributed.ts); the ranks shard each micro-batch, so the steps are the same.
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Requests, TrainExample } from "../protocol/index.js";
 import type { TrainingConfig } from "../config/schema.js";
-import { WorkerError, WorkerReplyError } from "../worker/index.js";
+import { WorkerReplyError } from "../worker/errors.js";
+import { startDistributedSession, trainsDistributed } from "../worker/distributed.js";
+import { attemptFailed, failureKind, firstLine } from "../worker/retry.js";
+import { MODEL_ID, type WorkerSession } from "../worker/session.js";
 import { openSamples, progressFor, type StageContext } from "./context.js";
-import { startDistributedSession, trainsDistributed } from "./distributed-session.js";
 import { seededPermutation } from "./plan.js";
-import { GENERATOR_ID, type WorkerSession } from "./session.js";
 
 export interface StepRecord {
   id: string; // micro-NNNNNNNN
@@ -76,7 +77,7 @@ export async function trainAndExport(ctx: StageContext, options: TrainingOptions
     return result;
   }
   // The pipeline's own worker keeps its model: later stages load the export, as a resumed run does.
-  const session = await startDistributedSession(ctx);
+  const session = await startDistributedSession(ctx.config, ctx.run.dir, (line) => ctx.log(`${ctx.stage}: ${line}`));
   try {
     return await train(ctx, session, options);
   } finally {
@@ -97,7 +98,7 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
   };
   const checkpoints = ctx.run.checkpointsDir(ctx.stage);
   const setup: Requests["setup_training"] = {
-    model_id: GENERATOR_ID, lr: c.lr, total_steps: totalSteps, weight_decay: c.weight_decay, warmup_steps: c.warmup_steps,
+    model_id: MODEL_ID, lr: c.lr, total_steps: totalSteps, weight_decay: c.weight_decay, warmup_steps: c.warmup_steps,
     schedule: c.schedule, grad_clip: c.grad_clip, grad_accum_steps: c.grad_accum_steps, ...options.loss, seed,
     lora: c.lora && { r: c.lora.r, alpha: c.lora.alpha, dropout: c.lora.dropout ?? undefined, target_modules: c.lora.target_modules ?? undefined },
   };
@@ -115,7 +116,7 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
         return 0;
       }
       try {
-        const loaded = await session.request("load_checkpoint", { model_id: GENERATOR_ID, path: latest });
+        const loaded = await session.request("load_checkpoint", { model_id: MODEL_ID, path: latest });
         ctx.log(`${ctx.stage}: continuing from ${latest}`);
         return (loaded.data_position as { micro: number }).micro;
       } catch (err) {
@@ -151,7 +152,7 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
         const id = `micro-${String(m).padStart(8, "0")}`;
         let saving = false;
         try {
-          const r = await session.request("train_step", { model_id: GENERATOR_ID, batch: microBatch(m) });
+          const r = await session.request("train_step", { model_id: MODEL_ID, batch: microBatch(m) });
           failures.delete(m);
           if (!records.has(id)) {
             const record = { id, micro: m, step: r.step, loss: r.loss, loss_lm: r.loss_lm, loss_cl: r.loss_cl, lr: r.lr,
@@ -163,22 +164,23 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
           progress.advance(1);
           if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
             saving = true;
-            await session.request("save_checkpoint", { model_id: GENERATOR_ID, dir: checkpoints, data_position: { micro: m } });
+            await session.request("save_checkpoint", { model_id: MODEL_ID, dir: checkpoints, data_position: { micro: m } });
             saveFailures = 0;
           }
         } catch (err) {
-          if (!(err instanceof WorkerError)) throw err;
-          const why = err.message.split("\n")[0]!;
+          const kind = failureKind(err);
+          if (kind === "fatal") throw err;
+          const why = firstLine(err);
           if (saving) {
             // A save answered with an error (a full disk, no permission) would fail again: the stage
             // stops and resumes from the last good checkpoint. A checkpoint never costs a micro-batch.
             saveFailures++;
-            if (err instanceof WorkerReplyError || saveFailures >= max) throw err;
-            ctx.log(`${ctx.stage}: checkpoint after micro-batch ${m - 1} attempt ${saveFailures}/${max} failed: ${why}`);
+            if (kind === "reply" || saveFailures >= max) throw err;
+            ctx.log(attemptFailed(`${ctx.stage}: checkpoint after micro-batch ${m - 1}`, saveFailures, max, err));
           } else {
             const n = (failures.get(m) ?? 0) + 1;
             failures.set(m, n);
-            ctx.log(`${ctx.stage}: micro-batch ${m} attempt ${n}/${max} failed: ${why}`);
+            ctx.log(attemptFailed(`${ctx.stage}: micro-batch ${m}`, n, max, err));
             if (n >= max) {
               const record = { id, micro: m, step: -1, loss: null, loss_lm: null, loss_cl: null, lr: null, grad_norm: null,
                 skipped_examples: microBatch(m).length, failed: why };
@@ -188,7 +190,7 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
               failures.delete(m);
             }
           }
-          if (!(err instanceof WorkerReplyError)) await session.restart();
+          if (kind === "lost") await session.restart();
           m = await restore(); // replays from the checkpoint; replayed steps are not logged twice
           progress.rewind(m);
         }
@@ -198,11 +200,11 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
       // from an earlier one) before the export is written again.
       try {
         rmSync(exportDir, { recursive: true, force: true }); // a killed earlier export may have left part of it
-        await session.request("export_model", { model_id: GENERATOR_ID, dir: exportDir });
+        await session.request("export_model", { model_id: MODEL_ID, dir: exportDir });
         break;
       } catch (err) {
-        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || ++exportFailures >= max) throw err;
-        ctx.log(`${ctx.stage}: export attempt ${exportFailures}/${max} failed: ${err.message.split("\n")[0]}`);
+        if (failureKind(err) !== "lost" || ++exportFailures >= max) throw err;
+        ctx.log(attemptFailed(`${ctx.stage}: export`, exportFailures, max, err));
         await session.restart();
         m = await restore();
         progress.rewind(m);

@@ -3,8 +3,8 @@
 // asks for more than one rank; generation and scoring keep the pipeline's own session.
 import { join } from "node:path";
 import type { C3lConfig } from "../config/index.js";
-import { workerPython } from "../worker/index.js";
-import type { StageContext } from "./context.js";
+import { workerPython } from "./python.js";
+import { sessionOptions } from "./from-config.js";
 import { WorkerSession } from "./session.js";
 
 export type DistributedConfig = C3lConfig["distributed"];
@@ -46,22 +46,17 @@ export function distributedEnv(d: DistributedConfig, device: string): Record<str
   return { C3L_DIST_BACKEND: distributedBackend(d, device), C3L_DIST_STRATEGY: d.strategy, C3L_DIST_TIMEOUT_S: String(d.timeout_s) };
 }
 
-/** Starts the torchrun worker for a training stage; the caller stops it when the stage is done. */
-export async function startDistributedSession(ctx: StageContext): Promise<WorkerSession> {
-  const c = ctx.config;
-  const d = c.distributed;
+/** Starts the torchrun worker for a training stage (its log in runDir); the caller stops it when the stage is done. */
+export async function startDistributedSession(config: C3lConfig, runDir: string, log: (line: string) => void): Promise<WorkerSession> {
+  const d = config.distributed;
   const command = torchrunCommand(workerPython(), d);
-  const logFile = join(ctx.run.dir, "worker-distributed.log");
+  const logFile = join(runDir, "worker-distributed.log");
   for (let node = 1; node < d.nnodes; node++) {
     // Other nodes' ranks never bind: any loopback endpoint satisfies the worker's flags.
-    ctx.log(`${ctx.stage}: start node ${node} of ${d.nnodes} now: ${torchrunCommand("python", d, node).join(" ")} --endpoint tcp://127.0.0.1:1 --threads ${c.worker.threads}`);
+    log(`start node ${node} of ${d.nnodes} now: ${torchrunCommand("python", d, node).join(" ")} --endpoint tcp://127.0.0.1:1 --threads ${config.worker.threads}`);
   }
-  const session = new WorkerSession({
-    threads: c.worker.threads, requestTimeoutMs: c.worker.request_timeout_s * 1000, startTimeoutMs: c.worker.start_timeout_s * 1000,
-    maxAttempts: c.worker.max_attempts, logFile, device: c.generator.device, dtype: c.generator.dtype, log: ctx.log,
-    worker: { command, env: distributedEnv(d, c.generator.device) },
-  });
+  const session = new WorkerSession({ ...sessionOptions(config, logFile, log), worker: { command, env: distributedEnv(d, config.generator.device) } });
   await session.start();
-  ctx.log(`${ctx.stage}: training on ${worldSize(d)} ranks (torchrun, ${distributedBackend(d, c.generator.device)}, ${d.strategy}); their log: ${logFile}`);
+  log(`training on ${worldSize(d)} ranks (torchrun, ${distributedBackend(d, config.generator.device)}, ${d.strategy}); their log: ${logFile}`);
   return session;
 }

@@ -50,6 +50,22 @@ export class WorkerClosedError extends WorkerError {
   override name = "WorkerClosedError";
 }
 
+/** A request failed maxAttempts times (the worker restarted between tries); the caller records it as failed or stops. */
+export class BatchFailedError extends WorkerError {
+  override name = "BatchFailedError";
+  constructor(readonly what: string, readonly attempts: number, override readonly cause: Error) {
+    super(`${what} failed ${attempts} time(s); last error: ${cause.message}`, null);
+  }
+}
+
+/** No worker is left to run the remaining batches (all dropped, or restarts failed). */
+export class PoolExhaustedError extends WorkerError {
+  override name = "PoolExhaustedError";
+  constructor(message: string) {
+    super(message, null);
+  }
+}
+
 /** A CurveZMQ key file or key argument that cannot be used (a usage error, not a worker failure); names the file. */
 export class CertificateError extends Error {
   override name = "CertificateError";

@@ -1,10 +1,24 @@
-// The pool a config asks for (workers.*): local worker i pinned to devices[i mod N] through
-// CUDA_VISIBLE_DEVICES (so it sees one GPU, as cuda:0) or on CPU threads, then the remote workers.
+// Workers as a config asks for them: the one builder of session options (config.worker and the
+// generator's device and dtype), and the pool (workers.*): local worker i pinned to devices[i mod N]
+// through CUDA_VISIBLE_DEVICES (so it sees one GPU, as cuda:0) or on CPU threads, then the remote workers.
 import { basename, dirname, join } from "node:path";
 import type { C3lConfig } from "../config/index.js";
-import { RemoteWorker, type WorkerOptions } from "../worker/index.js";
+import { RemoteWorker } from "./remote.js";
+import type { WorkerOptions } from "./worker.js";
 import { WorkerPool, type PoolMember } from "./pool.js";
 import { WorkerSession, type SessionOptions } from "./session.js";
+
+/** What sessionOptions reads: a config, or (c3l eval, which has none) the same sections with defaults. */
+export type SessionConfig = Pick<C3lConfig, "worker"> & { generator: Pick<C3lConfig["generator"], "device" | "dtype"> };
+
+/** A session's options from config.worker (threads, deadlines, attempts) and the generator's device and dtype. */
+export function sessionOptions(config: SessionConfig, logFile: string, log: (line: string) => void): SessionOptions {
+  const w = config.worker;
+  return {
+    threads: w.threads, requestTimeoutMs: w.request_timeout_s * 1000, startTimeoutMs: w.start_timeout_s * 1000, maxAttempts: w.max_attempts,
+    logFile, device: config.generator.device, dtype: config.generator.dtype, log,
+  };
+}
 
 export interface PoolSetup {
   config: C3lConfig;
@@ -31,11 +45,8 @@ export function poolFromConfig(setup: PoolSetup): WorkerPool {
   const { log } = setup;
   // A run begun before the workers section existed resumes with one local worker, as it began.
   const config: C3lConfig = { ...setup.config, workers: setup.config.workers ?? { local: 1, devices: [], remote: [], client_key: null, in_flight: 1 } };
-  const base = (logFile: string, id: string): SessionOptions => ({
-    threads: config.worker.threads, requestTimeoutMs: config.worker.request_timeout_s * 1000, startTimeoutMs: config.worker.start_timeout_s * 1000,
-    maxAttempts: config.worker.max_attempts, logFile, device: config.generator.device, dtype: config.generator.dtype,
-    log: (line) => log(config.workers.local + config.workers.remote.length > 1 ? `[${id}] ${line}` : line),
-  });
+  const base = (logFile: string, id: string): SessionOptions =>
+    sessionOptions(config, logFile, (line) => log(config.workers.local + config.workers.remote.length > 1 ? `[${id}] ${line}` : line));
   const members: PoolMember[] = [];
   for (let i = 0; i < config.workers.local; i++) {
     const id = `local-${i}`;

@@ -5,8 +5,9 @@
 // (BatchFailedError) after `maxAttempts` tries, as with one worker. Training and single requests
 // use worker 0 (`lead`) through the WorkerSession API.
 import type { Replies, Requests } from "../protocol/index.js";
-import { WorkerError, WorkerReplyError } from "../worker/index.js";
-import { BatchFailedError, type WorkerSession } from "./session.js";
+import { BatchFailedError, PoolExhaustedError } from "./errors.js";
+import { attemptFailed, failureKind, firstLine } from "./retry.js";
+import type { WorkerSession } from "./session.js";
 
 export type BatchType = "generate" | "score";
 
@@ -56,10 +57,6 @@ export interface PoolOptions {
   log: (line: string) => void;
 }
 
-/** No worker is left to run the remaining batches (all dropped, or restarts failed). */
-export class PoolExhaustedError extends Error {
-  override name = "PoolExhaustedError";
-}
 
 type MemberState = "ready" | "restarting" | "dropped";
 
@@ -196,9 +193,10 @@ export class WorkerPool {
       };
 
       const onFailure = (slot: Slot, flight: Flight, oldest: Flight, job: Job<T>, err: Error) => {
-        if (!(err instanceof WorkerError)) throw err; // our own bugs are not retried
+        const kind = failureKind(err);
+        if (kind === "fatal") throw err;
         const id = slot.member.id;
-        const workerBroke = !(err instanceof WorkerReplyError); // a reply error leaves a live worker
+        const workerBroke = kind === "lost"; // a reply error leaves a live worker
         if (workerBroke && slot.state === "ready") {
           // A worker serves its requests in order: the oldest one in flight is the one it was running.
           slot.blamed = oldest;
@@ -212,7 +210,7 @@ export class WorkerPool {
         }
         job.attempts++;
         slot.counts.failures++;
-        this.options.log(`${job.task.what}: attempt ${job.attempts}/${this.options.maxAttempts} failed: ${firstLine(err)}${this.slots.length > 1 ? ` (on ${id})` : ""}`);
+        this.options.log(`${attemptFailed(job.task.what, job.attempts, this.options.maxAttempts, err)}${this.slots.length > 1 ? ` (on ${id})` : ""}`);
         if (job.attempts >= this.options.maxAttempts) {
           handlers.failed(job.task, new BatchFailedError(job.task.what, job.attempts, err));
           return;
@@ -287,8 +285,4 @@ function emptyCounts(): WorkerCounts {
 function remove<T>(list: T[], item: T): void {
   const i = list.indexOf(item);
   if (i >= 0) list.splice(i, 1);
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 }

@@ -3,9 +3,9 @@
 import { hostname } from "node:os";
 import { majorOf, PROTOCOL_VERSION, SCHEMA, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
 import { publicKeyFrom, readSecretCertificate } from "./certs.js";
-import { Connection, type CurveClientKeys, type HandshakeFailure } from "./connection.js";
+import { Connection, type CurveClientKeys, type HandshakeFailure, type RequestOptions } from "./connection.js";
 import { CertificateError, VersionMismatchError, WorkerClosedError, WorkerError, WorkerTimeoutError, WorkerUnresponsiveError } from "./errors.js";
-import type { WorkerLike } from "./worker-like.js";
+import type { WorkerLike } from "./link.js";
 
 export interface RemoteWorkerOptions {
   /** Where the worker listens, e.g. tcp://gpu-box:5555 (its --bind address, with a host name this machine can reach). */
@@ -79,9 +79,10 @@ export class RemoteWorker implements WorkerLike {
     return worker;
   }
 
-  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs = this.opts.requestTimeoutMs): Promise<Replies[K]> {
+  /** options.onProgress gets each progress line the worker sends before the reply (long operations: build_world, ...). */
+  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs = this.opts.requestTimeoutMs, options: RequestOptions = {}): Promise<Replies[K]> {
     if (this.closed) return Promise.reject(new WorkerClosedError(`${type}: disconnected from the remote worker at ${this.endpoint}`, null));
-    return this.conn.request(type, content as unknown as Record<string, unknown>, timeoutMs) as unknown as Promise<Replies[K]>;
+    return this.conn.request(type, content as unknown as Record<string, unknown>, timeoutMs, options) as unknown as Promise<Replies[K]>;
   }
 
   /** Disconnects; never sends shutdown (the worker may be shared, and refuses it anyway). Pending requests fail. */

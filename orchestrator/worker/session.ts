@@ -4,20 +4,11 @@
 // batch as failed and the run goes on. Loading the generator is retried the same way: a worker that
 // dies inside load_model is restarted and the load tried again, up to `maxAttempts` times.
 // A WorkerPool (pool.ts) runs several sessions side by side.
-import { WorkerClosedError, WorkerError, WorkerReplyError, Worker, type WorkerOptions } from "../worker/index.js";
+import { BatchFailedError, WorkerClosedError } from "./errors.js";
+import type { WorkerLike } from "./link.js";
+import { attemptFailed, failureKind } from "./retry.js";
+import { Worker, type WorkerOptions } from "./worker.js";
 import type { HelloReply, MessageType, Replies, Requests } from "../protocol/index.js";
-
-/** What a session needs from a worker: a local Worker, or a remote one reached over the network. */
-export interface WorkerLink {
-  readonly hello: HelloReply;
-  /** The local process id (absent for a remote worker). */
-  readonly pid?: number;
-  readonly logFile?: string | null;
-  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]>;
-  /** Kill and start afresh; local workers only (a remote one is dropped instead). */
-  restart?(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 export interface SessionOptions {
   threads: number;
@@ -32,20 +23,17 @@ export interface SessionOptions {
   /** Test hook: extra worker options (a fixture command, shorter heartbeats). */
   worker?: Partial<WorkerOptions>;
   /** Opens the worker instead of starting a local process (a remote worker); it cannot be restarted. */
-  connect?: () => Promise<WorkerLink>;
+  connect?: () => Promise<WorkerLike>;
 }
 
-export class BatchFailedError extends Error {
-  override name = "BatchFailedError";
-  constructor(readonly what: string, readonly attempts: number, override readonly cause: Error) {
-    super(`${what} failed ${attempts} time(s); last error: ${cause.message}`);
-  }
-}
-
-export const GENERATOR_ID = "generator";
+/**
+ * The id under which a session keeps its one model loaded: the generator, or the model a training or
+ * evaluate stage loads in its place. "generator" on the wire, as since protocol 1.0.
+ */
+export const MODEL_ID = "generator";
 
 export class WorkerSession {
-  private worker: WorkerLink | null = null;
+  private worker: WorkerLike | null = null;
   private modelDir: string | null = null;
   /** The generator in memory was trained in place (modelIsNow): it may differ from its export in the last bits. */
   private trainedInPlace = false;
@@ -113,8 +101,8 @@ export class WorkerSession {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || !this.restartable || n >= this.options.maxAttempts) throw err;
-        this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+        if (failureKind(err) !== "lost" || !this.restartable || n >= this.options.maxAttempts) throw err;
+        this.options.log(attemptFailed(what, n, this.options.maxAttempts, err));
         await this.restart();
       }
     }
@@ -122,7 +110,7 @@ export class WorkerSession {
 
   private async load(dir: string): Promise<void> {
     this.modelDir = null;
-    await this.request("load_model", { model_id: GENERATOR_ID, model_dir: dir, device: this.device(), dtype: this.options.dtype });
+    await this.request("load_model", { model_id: MODEL_ID, model_dir: dir, device: this.device(), dtype: this.options.dtype });
     this.modelDir = dir;
     this.trainedInPlace = false;
     this.pristine = true;
@@ -157,26 +145,23 @@ export class WorkerSession {
   }
 
   /**
-   * Runs `attempt` until it succeeds or fails `maxAttempts` times. Between tries a dead, frozen
-   * or hung worker is restarted and the generator reloaded; `recover` then restores anything else
-   * the attempt needs (a trainer and its checkpoint).
+   * Runs `attempt` until it succeeds or fails `maxAttempts` times (an error reply counts as a failed
+   * try too), then throws BatchFailedError. Between tries a dead, frozen or hung worker is restarted
+   * and the generator reloaded.
    */
-  async withRetries<T>(what: string, attempt: () => Promise<T>, recover?: () => Promise<void>): Promise<T> {
-    let last: Error | null = null;
-    for (let n = 1; n <= this.options.maxAttempts; n++) {
+  async withRetries<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof WorkerError)) throw err; // our own bugs are not retried
-        last = err;
-        this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+        const kind = failureKind(err);
+        if (kind === "fatal") throw err;
+        this.options.log(attemptFailed(what, n, this.options.maxAttempts, err));
         // Restart even after the last try, so the next batch starts on a live worker.
-        if (!(err instanceof WorkerReplyError)) await this.restart();
-        if (n === this.options.maxAttempts) break;
-        if (recover) await recover();
+        if (kind === "lost") await this.restart();
+        if (n >= this.options.maxAttempts) throw new BatchFailedError(what, n, err as Error);
       }
     }
-    throw new BatchFailedError(what, this.options.maxAttempts, last!);
   }
 
   /**
@@ -198,9 +183,9 @@ export class WorkerSession {
         if (dir) await this.load(dir);
         return;
       } catch (err) {
-        if (!(err instanceof WorkerError) || err instanceof WorkerReplyError || n >= this.options.maxAttempts) throw err;
+        if (failureKind(err) !== "lost" || n >= this.options.maxAttempts) throw err;
         const what = starting ? "starting a new worker" : `reloading ${dir} after a restart`;
-        this.options.log(`${what}: attempt ${n}/${this.options.maxAttempts} failed: ${err.message.split("\n")[0]}`);
+        this.options.log(attemptFailed(what, n, this.options.maxAttempts, err));
       }
     }
   }

@@ -4,9 +4,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { majorOf, PROTOCOL_VERSION, SCHEMA, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
-import { Connection } from "./connection.js";
+import { Connection, type RequestOptions } from "./connection.js";
 import { VersionMismatchError, WorkerClosedError, WorkerExitedError, WorkerUnresponsiveError } from "./errors.js";
 import { WorkerProcess } from "./process.js";
+import type { WorkerLike } from "./link.js";
 import { workerPython } from "./python.js";
 
 export interface WorkerOptions {
@@ -41,7 +42,7 @@ const DEFAULTS = {
 // Grace after a disconnect before calling the worker frozen: an exit usually explains it first.
 const DISCONNECT_GRACE_MS = 300;
 
-export class Worker {
+export class Worker implements WorkerLike {
   hello!: HelloReply;
   private proc!: WorkerProcess;
   private conn!: Connection;
@@ -75,10 +76,11 @@ export class Worker {
     return this.conn.endpoint;
   }
 
-  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs = this.opts.requestTimeoutMs): Promise<Replies[K]> {
+  /** options.onProgress gets each progress line the worker sends before the reply (long operations: build_world, ...). */
+  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs = this.opts.requestTimeoutMs, options: RequestOptions = {}): Promise<Replies[K]> {
     if (this.stopping) return Promise.reject(new WorkerClosedError(`${type}: the worker is stopped`, this.logFile));
     if (this.proc.exit) return Promise.reject(this.exitedError(`before ${type} was sent`));
-    return this.conn.request(type, content as unknown as Record<string, unknown>, timeoutMs) as unknown as Promise<Replies[K]>;
+    return this.conn.request(type, content as unknown as Record<string, unknown>, timeoutMs, options) as unknown as Promise<Replies[K]>;
   }
 
   /** Kills the current process (pending requests fail) and starts a fresh one. */

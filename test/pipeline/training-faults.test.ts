@@ -9,8 +9,8 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, truncateSy
 import { join } from "node:path";
 import { resolveDocument, type C3lConfig } from "../../orchestrator/config/index.js";
 import type { StageContext } from "../../orchestrator/pipeline/context.js";
-import type { WorkerPool } from "../../orchestrator/pipeline/pool.js";
-import { WorkerSession } from "../../orchestrator/pipeline/session.js";
+import type { WorkerPool } from "../../orchestrator/worker/pool.js";
+import { WorkerSession } from "../../orchestrator/worker/session.js";
 import { trainAndExport, type StepRecord } from "../../orchestrator/pipeline/training-loop.js";
 import type { TrainExample } from "../../orchestrator/protocol/index.js";
 import { SampleFile } from "../../orchestrator/runs/jsonl.js";
@@ -110,7 +110,7 @@ describe("faults in a training stage", () => {
     expectIdentical(t);
     const log = t.logs.join("\n");
     expect(log).toMatch(new RegExp(`loading ${model}: attempt 1/3 failed: worker was killed by SIGKILL`));
-    expect(log).toMatch(/r0-contrast: micro-batch 3 attempt 1\/3 failed: worker was killed by SIGKILL/);
+    expect(log).toMatch(/r0-contrast: micro-batch 3: attempt 1\/3 failed: worker was killed by SIGKILL/);
     expect(log).toMatch(/r0-contrast: restoring the trainer: attempt 1\/3 failed: worker was killed by SIGKILL/);
     expect(log).toMatch(/continuing from \S+step-00000002/); // micro-batches 2 and 3 trained again
     expectProgressInRange(t.run);
@@ -120,7 +120,7 @@ describe("faults in a training stage", () => {
     const t = await train(newRun("killed-in-export"), "export_model#1=kill");
     expectIdentical(t);
     const log = t.logs.join("\n");
-    expect(log).toMatch(/r0-contrast: export attempt 1\/3 failed: worker was killed by SIGKILL/);
+    expect(log).toMatch(/r0-contrast: export: attempt 1\/3 failed: worker was killed by SIGKILL/);
     expect(log).toMatch(/continuing from \S+step-00000004/); // the final checkpoint: no micro-batch trained again
     expectProgressInRange(t.run);
   }, 180_000);

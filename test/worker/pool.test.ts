@@ -6,9 +6,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveDocument } from "../../orchestrator/config/index.js";
-import { WorkerPool, type PoolMember, type PoolTask } from "../../orchestrator/pipeline/pool.js";
-import { poolFromConfig } from "../../orchestrator/pipeline/pool-config.js";
-import { GENERATOR_ID, WorkerSession, type SessionOptions } from "../../orchestrator/pipeline/session.js";
+import { WorkerPool, type PoolMember, type PoolTask } from "../../orchestrator/worker/pool.js";
+import { poolFromConfig } from "../../orchestrator/worker/from-config.js";
+import { MODEL_ID, WorkerSession, type SessionOptions } from "../../orchestrator/worker/session.js";
 import { SampleFile } from "../../orchestrator/runs/jsonl.js";
 import { freePort, PROJECT_ROOT } from "../../orchestrator/worker/index.js";
 import { alive, square, tempDir, tinyModel, waitFor } from "../worker/helpers.js";
@@ -170,7 +170,7 @@ describe("the worker pool scheduler with real workers", () => {
     tasks = Array.from({ length: 24 }, (_, i) => ({
       what: `test chunk ${i}`, type: "score" as const, items: 2,
       content: {
-        model_id: GENERATOR_ID, batch_size: 2,
+        model_id: MODEL_ID, batch_size: 2,
         items: [0, 1].map((j) => ({ id: `${i}#${j}`, image_path: images[(i + j) % 3]!, question: "what colour is the square ?", answer: j ? "it is red ." : `the square number ${i} .` })),
       },
     }));

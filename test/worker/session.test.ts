@@ -3,7 +3,8 @@
 import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BatchFailedError, WorkerSession } from "../../orchestrator/pipeline/session.js";
+import { BatchFailedError } from "../../orchestrator/worker/errors.js";
+import { WorkerSession } from "../../orchestrator/worker/session.js";
 import { fixtureCommand, tempDir } from "../worker/helpers.js";
 
 function session(fixture: string, logs: string[]): WorkerSession {

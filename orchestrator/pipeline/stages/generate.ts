@@ -4,7 +4,7 @@ import type { GenerateResult, QAPair } from "../../protocol/index.js";
 import { openSamples, type StageContext, type StageOutcome } from "../context.js";
 import { dispatch, type StageBatch } from "../batches.js";
 import { chunk, chunkSeed, renderPrompt, seededIndex } from "../plan.js";
-import { GENERATOR_ID } from "../session.js";
+import { MODEL_ID } from "../../worker/session.js";
 
 export interface GeneratedRecord {
   id: string; // the image id
@@ -36,7 +36,7 @@ export async function runGenerate(ctx: StageContext): Promise<StageOutcome> {
     // uninterrupted run; the seed is the chunk's, so the text does not depend on the worker either.
     const items = images.map((image) => ({ id: image.id, image_path: image.path, prompt: promptFor(ctx, image.id) }));
     const content = {
-      model_id: GENERATOR_ID, items,
+      model_id: MODEL_ID, items,
       max_new_tokens: g.max_new_tokens, do_sample: g.do_sample, temperature: g.temperature, top_p: g.top_p,
       stop: g.stop, seed: chunkSeed(ctx.config.seed, ctx.stage, index), batch_size: images.length,
     };

@@ -2,7 +2,7 @@
 import type { ScoreItem } from "../../protocol/index.js";
 import { dispatch, type StageBatch } from "../batches.js";
 import { imageById, openSamples, readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { GENERATOR_ID } from "../session.js";
+import { MODEL_ID } from "../../worker/session.js";
 import { i2cStats } from "../../runs/summary.js";
 import type { GeneratedRecord } from "./generate.js";
 
@@ -53,7 +53,7 @@ export function runScore(generateStage: string) {
     const batches = chunkByImage(items, s.batch_size).flatMap((chunkItems, index): StageBatch<"score", ScoreItem[]>[] => {
       const missing = chunkItems.filter((item) => !done.has(item.id));
       if (missing.length === 0) return [];
-      const content = { model_id: GENERATOR_ID, items: chunkItems, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: chunkItems.length };
+      const content = { model_id: MODEL_ID, items: chunkItems, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: chunkItems.length };
       return [{ what: `${ctx.stage} chunk ${index}`, type: "score", content, items: missing.length, ids: chunkItems.map((i) => i.id), chunk: chunkItems }];
     });
     let workers;
