@@ -6,8 +6,7 @@ import pytest
 
 from c3l_worker.world import language
 from c3l_worker.world.benchmarks import POPE_SPLITS, mc_questions, pope_questions, write_mmbench, write_pope, write_seed
-from c3l_worker.world.grader import grade, normalise
-from c3l_worker.world.grading import auroc, grade_files
+from c3l_worker.world.grading import auroc, grade, grade_files, normalise
 from c3l_worker.world.scene import TYPICAL, Obj, draw_scene, render, scene_rng
 
 
@@ -60,7 +59,7 @@ def test_grader_catches_questions_about_absent_objects_and_malformed_text():
 
 def test_format_file_slots_are_the_scene_vocabulary_and_every_template_matches_its_family():
     """format.json is the one source of the world's patterns (grader and pipeline); its words must be the scenes'."""
-    from c3l_worker.world.grader import FORMAT_FILE, question_family
+    from c3l_worker.world.grading import FORMAT_FILE, question_family
     from c3l_worker.world.scene import COLOURS, SHAPES
 
     spec = json.loads(FORMAT_FILE.read_text())

@@ -7,7 +7,7 @@ from PIL import Image
 
 from c3l_worker.models import load_model
 from c3l_worker.tiny_llava import build_tiny_llava
-from c3l_worker.world import language
+from c3l_worker.world import language, layout
 from c3l_worker.world.build import DEFAULTS, normalise_params, pretrain_settings, write_split
 from c3l_worker.world.pretrain import PhaseSettings, Pretrainer, PretrainSettings, SceneBank, instruct_mix
 from c3l_worker.world.scene import TYPICAL, draw_scene, render, scene_rng
@@ -62,8 +62,8 @@ def test_the_mix_is_drawn_from_training_scenes_never_from_pipeline_or_benchmark_
     objects = train_objects(n, seed)
     mix = instruct_mix(objects, 300, seed)
     assert all(0 <= index < n for index, _, _ in mix)
-    pool = write_split(tmp_path / "data", seed, "pool", 32)
-    bench = write_split(tmp_path / "bench", seed, "bench", 32)
+    pool = write_split(layout.split(tmp_path, "data"), seed, "pool", 32)
+    bench = write_split(layout.split(tmp_path, "bench"), seed, "bench", 32)
     assert {sid.split("-")[0] for sid, _ in pool} == {"pool"} and {sid.split("-")[0] for sid, _ in bench} == {"bench"}
     held_out = {Image.open(tmp_path / folder / "images" / f"{sid}.png").tobytes()
                 for folder, split in (("data", pool), ("bench", bench)) for sid, _ in split}

@@ -1,21 +1,23 @@
 """Building the world folder: pipeline images with ground truth, benchmarks, and the two pretrained
-models. A finished folder with equal parameters is returned at once (its marker is written last);
-pretraining checkpoints live beside it in <out>.work, so a killed build resumes exactly."""
+models, where layout.json puts them. A finished folder with equal parameters is returned at once (its
+marker is written last); pretraining checkpoints live beside it in <out>.work, so a killed build
+resumes exactly."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from ..built_folder import is_complete, staging, write_marker
-from . import benchmarks, language
+from . import benchmarks, language, layout
+from .layout import FORMAT, MARKER, Split
 from .pretrain import PhaseSettings, PretrainSettings, SceneBank, instruct_mix, run_phase
 from .scene import Obj, draw_scene, render, scene_rng
 
-MARKER = "world.json"
-FORMAT = 2  # bump when the build changes its output for the same parameters
 DEFAULTS = {"seed": 0, "pool_images": 200, "bench_images": 100,
             "pretrain": {"train_scenes": 3000, "ground_steps": 800, "align_steps": 800, "generator_steps": 800, "batch_size": 16,
                          "hallucination_share": 0.2, "instruct_pairs": 3000, "instruct_share": 0.75}}
@@ -41,17 +43,18 @@ def pretrain_settings(params: dict) -> PretrainSettings:
         generator=PhaseSettings(steps=p["generator_steps"], lr=1e-3, batch_size=p["batch_size"], aux_weight=0.5))
 
 
-def write_split(folder: Path, seed: int, split: str, count: int) -> list[tuple[str, list[Obj]]]:
-    """folder/images/<id>.png, folder/manifest.jsonl ({"id","image"}), folder/truth.jsonl ({"id","objects"})."""
-    (folder / "images").mkdir(parents=True, exist_ok=True)
+def write_split(files: Split, seed: int, split: str, count: int) -> list[tuple[str, list[Obj]]]:
+    """images/<id>.png, the manifest ({"id","image"}, image relative to the split's root) and the truth ({"id","objects"})."""
+    files.images.mkdir(parents=True, exist_ok=True)
+    images = Path(os.path.relpath(files.images, files.root)).as_posix()
     scenes = []
-    with open(folder / "manifest.jsonl", "w") as manifest, open(folder / "truth.jsonl", "w") as truth:
+    with open(files.manifest, "w") as manifest, open(files.truth, "w") as truth:
         for index in range(count):
             rng = scene_rng(seed, split, index)
             objects = draw_scene(rng)
             scene_id = f"{split}-{index:05d}"
-            render(objects, rng).save(folder / "images" / f"{scene_id}.png")
-            manifest.write(json.dumps({"id": scene_id, "image": f"images/{scene_id}.png"}) + "\n")
+            render(objects, rng).save(files.images / f"{scene_id}.png")
+            manifest.write(json.dumps({"id": scene_id, "image": f"{images}/{scene_id}.png"}) + "\n")
             truth.write(json.dumps({"id": scene_id, "objects": [o.to_json() for o in objects]}) + "\n")
             scenes.append((scene_id, objects))
     return scenes
@@ -69,7 +72,8 @@ def log(line: str) -> None:
     print(f"world: {line}", file=sys.stderr, flush=True)
 
 
-def build_world(out_dir, params: dict, *, replace_stale: bool = False) -> Path:
+def build_world(out_dir, params: dict, *, replace_stale: bool = False, progress: Callable[[str], None] = log) -> Path:
+    """Builds (or finds built) the world at out_dir; `progress` gets each progress line (default: stderr)."""
     out = Path(out_dir)
     params = normalise_params(params)
     if is_complete(out, MARKER, params, "world build", replace_stale):
@@ -80,26 +84,28 @@ def build_world(out_dir, params: dict, *, replace_stale: bool = False) -> Path:
     (work / "params.json").write_text(json.dumps(params))
     started = time.perf_counter()
     with staging(out, MARKER, params, "world build") as tmp:
-        write_split(tmp / "data", params["seed"], "pool", params["pool_images"])
-        bench = write_split(tmp / "bench", params["seed"], "bench", params["bench_images"])
-        log(f"{params['pool_images']} pipeline images and {params['bench_images']} benchmark images drawn")
-        write_benchmarks(tmp / "bench", bench, params["seed"])
-        stats = train_models(tmp / "models", work, params, bench, tmp / "bench")
+        write_split(layout.split(tmp, "data"), params["seed"], "pool", params["pool_images"])
+        bench_files = layout.split(tmp, "bench")
+        bench = write_split(bench_files, params["seed"], "bench", params["bench_images"])
+        progress(f"{params['pool_images']} pipeline images and {params['bench_images']} benchmark images drawn")
+        write_benchmarks(tmp, bench, bench_files.images, params["seed"])
+        stats = train_models(tmp, work, params, bench, bench_files.images, progress)
         write_marker(tmp, MARKER, {**params, "stats": stats, "build_seconds": round(time.perf_counter() - started, 1)})
     shutil.rmtree(work, ignore_errors=True)
-    log(f"built {out} in {time.perf_counter() - started:.0f} s")
+    progress(f"built {out} in {time.perf_counter() - started:.0f} s")
     return out
 
 
-def write_benchmarks(folder: Path, scenes: list[tuple[str, list[Obj]]], seed: int) -> None:
+def write_benchmarks(folder: Path, scenes: list[tuple[str, list[Obj]]], images: Path, seed: int) -> None:
+    """The benchmark files of the world `folder`; their image names are files in `images`."""
     named = [(f"{scene_id}.png", objects) for scene_id, objects in scenes]
-    benchmarks.write_pope(folder / "pope", named, seed)
+    benchmarks.write_pope(layout.benchmark(folder, "pope"), named, seed)
     questions = benchmarks.mc_questions(named, seed)
-    benchmarks.write_seed(folder / "seed.json", questions)
-    benchmarks.write_mmbench(folder / "mmbench.tsv", questions, folder / "images")
+    benchmarks.write_seed(layout.benchmark(folder, "seed"), questions)
+    benchmarks.write_mmbench(layout.benchmark(folder, "mmbench"), questions, images)
 
 
-def train_models(models: Path, work: Path, params: dict, bench, bench_dir: Path) -> dict:
+def train_models(folder: Path, work: Path, params: dict, bench, bench_images: Path, progress: Callable[[str], None]) -> dict:
     from ..inputs import load_image
     from ..models import load_model
     from ..tiny_llava import build_tiny_llava
@@ -109,23 +115,23 @@ def train_models(models: Path, work: Path, params: dict, bench, bench_dir: Path)
     settings = pretrain_settings(params)
     loaded = load_model(build_tiny_llava(work / "init", corpus=language.corpus(), seed=params["seed"]))
     bank = SceneBank(loaded, params["seed"], settings.train_scenes)
-    probe_scenes = [(objects, load_image(str(bench_dir / "images" / f"{sid}.png"), sid)) for sid, objects in bench]
+    probe_scenes = [(objects, load_image(str(bench_images / f"{sid}.png"), sid)) for sid, objects in bench]
     stats = {"num_parameters": loaded.num_parameters, "vocab_size": len(loaded.processor.tokenizer)}
     mix = [a for _, _, a in instruct_mix(bank.objects, settings.instruct_pairs, settings.seed)]
     stats["instruct_mix"] = {"pairs": len(mix), "share": settings.instruct_share,
                              "existence_yes": sum(a.startswith("yes ,") for a in mix), "existence_no": sum(a.startswith("no ,") for a in mix)}
     began = time.perf_counter()
-    stats["ground"] = run_phase(loaded, bank, settings, "ground", work, log)
+    stats["ground"] = run_phase(loaded, bank, settings, "ground", work, progress)
     stats["ground"]["seconds"] = round(time.perf_counter() - began, 1)
-    for phase, folder in (("align", "align"), ("generator", "generator")):
+    for phase in ("align", "generator"):  # each phase's model is exported under its own name
         began = time.perf_counter()
-        stats[phase] = run_phase(loaded, bank, settings, phase, work, log)
+        stats[phase] = run_phase(loaded, bank, settings, phase, work, progress)
         stats[phase]["seconds"] = round(time.perf_counter() - began, 1)
         stats[phase]["probe"] = {f: accuracy(loaded, probe_scenes, f, params["seed"]) for f in ("colour", "count", "position")}
-        log(f"{phase}: direct-question accuracy with image / blind: " + ", ".join(
+        progress(f"{phase}: direct-question accuracy with image / blind: " + ", ".join(
             f"{f} {p['with_image']:.2f}/{p['blind']:.2f}" for f, p in stats[phase]["probe"].items()))
         # Yes/no on existence, by likelihood: the world's tiny models stayed at chance here (EVIDENCE.md).
         stats[phase]["probe"]["existence"] = existence_probe(loaded, probe_scenes, params["seed"])
-        log(f"{phase}: existence yes/no accuracy {stats[phase]['probe']['existence']['accuracy']:.2f}")
-        export_model(loaded, models / folder)
+        progress(f"{phase}: existence yes/no accuracy {stats[phase]['probe']['existence']['accuracy']:.2f}")
+        export_model(loaded, layout.model(folder, phase))
     return stats
