@@ -1,17 +1,16 @@
 // `c3l eval <model-dir> --bench NAME=PATH …`: start a worker, run evaluateModel, print the metrics as JSON.
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EvalInputError } from "../eval/errors.js";
 import { parseOptionAssignment, splitAssignment } from "../eval/registry.js";
 import { summarizeResults, writeResults } from "../eval/results.js";
 import { evaluateModel } from "../eval/run-model.js";
-import { BUILTIN_MODELS, builtinName } from "../pipeline/builtins.js";
 import { defaultConfig } from "../config/index.js";
 import { WorkerError } from "../worker/errors.js";
 import { sessionOptions } from "../worker/from-config.js";
 import { WorkerSession } from "../worker/session.js";
-import { InputError } from "../pipeline/errors.js";
+import { resolveModelDir } from "../pipeline/model-dir.js";
 import { EXIT } from "./exit-codes.js";
 
 export interface EvalModelCommandOptions {
@@ -36,7 +35,7 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
     benches[name] = resolve(path);
   }
   for (const arg of o.option) parseOptionAssignment(arg); // a malformed --option fails before a model is built or a worker started
-  const modelDir = await resolveModel(o.model);
+  const modelDir = await resolveModelDir(o.model, "model");
   // Without --cache, answers go next to --out (so a rerun resumes), else to a fresh temp folder.
   const cacheFile = resolve(o.cache ?? (o.out ? `${o.out}.predictions.jsonl` : join(mkdtempSync(join(tmpdir(), "c3l-eval-")), "predictions.jsonl")));
   log(`caching predictions in ${cacheFile}`);
@@ -58,17 +57,4 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
   } finally {
     await session.stop();
   }
-}
-
-/** A model folder holding config.json, or `builtin:NAME` (built into .cache on first use). */
-async function resolveModel(model: string): Promise<string> {
-  const builtin = builtinName(model);
-  if (builtin !== null) {
-    const build = BUILTIN_MODELS[builtin];
-    if (!build) throw new EvalInputError(`unknown built-in model ${JSON.stringify(model)}; known: ${Object.keys(BUILTIN_MODELS).map((n) => `builtin:${n}`).join(", ")}`);
-    return build();
-  }
-  const dir = resolve(model);
-  if (!existsSync(join(dir, "config.json"))) throw new InputError(`model folder ${dir} holds no config.json`);
-  return dir;
 }

@@ -14,9 +14,9 @@ import { createRun, openRun, type RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import type { WorkerOptions } from "../worker/index.js";
 import type { HelloReply } from "../protocol/index.js";
-import { BUILTIN_DATA, BUILTIN_MODELS, builtinName, usesWorld } from "./builtins.js";
-import { InputError } from "./errors.js";
+import { BUILTIN_DATA, builtinName, usesWorld } from "./builtins.js";
 import { resolveImages, type DataSource } from "./inputs.js";
+import { resolveModelDir } from "./model-dir.js";
 import { checkFinishedStages, runStages } from "./runner.js";
 import { runPretrain } from "./stages/pretrain.js";
 import { poolFromConfig } from "../worker/from-config.js";
@@ -45,24 +45,15 @@ interface Assets {
   targetModelDir: string;
 }
 
-async function resolveModel(value: string, key: string, config: C3lConfig): Promise<string> {
-  const builtin = builtinName(value);
-  const dir = builtin ? await BUILTIN_MODELS[builtin]!(config) : value;
-  if (!existsSync(join(dir, "config.json"))) {
-    throw new InputError(`${key}: ${dir} holds no config.json (a local transformers checkpoint folder is expected)`);
-  }
-  return dir;
-}
-
 async function resolveAssets(config: C3lConfig): Promise<Assets> {
   const dataBuiltin = builtinName(config.data.root);
   const source: DataSource = dataBuiltin
     ? { ...(await BUILTIN_DATA[dataBuiltin]!(config)), images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
-  const modelDir = await resolveModel(config.generator.model_dir, "generator.model_dir", config);
+  const modelDir = await resolveModelDir(config.generator.model_dir, "generator.model_dir", config);
   // The target is also needed untuned when evaluate.model is "target" (its start, measured alone).
   const target = config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
-  const targetModelDir = target ? await resolveModel(target, "finetune.model_dir", config) : modelDir;
+  const targetModelDir = target ? await resolveModelDir(target, "finetune.model_dir", config) : modelDir;
   return { source, modelDir, targetModelDir };
 }
 
