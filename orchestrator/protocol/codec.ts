@@ -16,6 +16,7 @@ const HEADER_FIELDS = {
   reply: SCHEMA.types.ReplyHeader.fields as Fields,
 };
 const ERROR_FIELDS = SCHEMA.types.ErrorContent.fields as Fields;
+const PROGRESS_FIELDS = SCHEMA.types.ProgressContent.fields as Fields;
 
 const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
 const decoder = new Decoder({ useBigInt64: true });
@@ -58,6 +59,8 @@ export function decodeFrame(frame: Uint8Array, direction: Direction, maxFrameByt
   let fields: Fields;
   if (direction === "reply" && header.status === "error") {
     fields = ERROR_FIELDS; // an error may answer a request of unknown type, or one too broken to name its type
+  } else if (direction === "reply" && header.status === "progress") {
+    fields = PROGRESS_FIELDS; // not the reply yet: one line of a long request's progress (1.3)
   } else if (Object.hasOwn(MESSAGES, type)) {
     fields = MESSAGES[type]![direction];
   } else {

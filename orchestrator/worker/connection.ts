@@ -1,7 +1,8 @@
 // The DEALER side of one worker connection: one receive loop, pending requests matched by msg_id,
-// a deadline per request, late replies dropped, heartbeats to notice a frozen peer.
+// a deadline per request, progress frames handed to the request's listener, late replies dropped,
+// heartbeats to notice a frozen peer.
 import { Dealer, type Event } from "zeromq";
-import { decodeFrame, encodeMessage, PROTOCOL_VERSION, ProtocolError, type ErrorContent, type ReplyHeader } from "../protocol/index.js";
+import { decodeFrame, encodeMessage, PROTOCOL_VERSION, ProtocolError, type ErrorContent, type ProgressContent, type ReplyHeader } from "../protocol/index.js";
 import { VersionMismatchError, WorkerProtocolError, WorkerReplyError, WorkerTimeoutError } from "./errors.js";
 
 export interface ConnectionOptions {
@@ -31,8 +32,17 @@ export interface CurveClientKeys {
   secretKey: string;
 }
 
+export interface RequestOptions {
+  /**
+   * Each progress line the worker sends while the request runs (protocol 1.3: build_world, ...), in order, before
+   * the reply settles the request. Progress neither settles nor extends the deadline: heartbeats prove liveness.
+   */
+  onProgress?: (line: string) => void;
+}
+
 interface Pending {
   type: string;
+  onProgress?: (line: string) => void;
   resolve: (content: Record<string, unknown>) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -67,7 +77,7 @@ export class Connection {
     return this.pending.size;
   }
 
-  request(type: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+  request(type: string, content: Record<string, unknown>, timeoutMs: number, options: RequestOptions = {}): Promise<Record<string, unknown>> {
     const msgId = `o${process.pid}-${++nextId}`;
     const frame = encodeMessage({ header: { msg_id: msgId, type, version: PROTOCOL_VERSION }, content });
     return new Promise((resolve, reject) => {
@@ -77,7 +87,7 @@ export class Connection {
           `${type} (${msgId}) got no reply within ${timeoutMs} ms: the worker is stuck in a handler or the work needs a longer deadline`,
           this.options.logFile));
       }, timeoutMs);
-      this.pending.set(msgId, { type, resolve, reject, timer });
+      this.pending.set(msgId, { type, onProgress: options.onProgress, resolve, reject, timer });
       // zeromq.js allows one send in flight per socket: queue them.
       this.sendChain = this.sendChain
         .then(() => this.socket.send(frame))
@@ -147,6 +157,10 @@ export class Connection {
       return;
     }
     const replyTo = header.reply_to;
+    if (header.status === "progress") {
+      this.onProgress(replyTo, header.type, content as unknown as ProgressContent);
+      return;
+    }
     if (replyTo === null || !this.pending.has(replyTo)) {
       if (header.status === "error" && replyTo === null) {
         const e = content as unknown as ErrorContent;
@@ -161,6 +175,18 @@ export class Connection {
       const e = content as unknown as ErrorContent;
       p.reject(new WorkerReplyError(p.type, e.name, e.message, e.traceback, this.options.logFile));
     });
+  }
+
+  /** A progress line goes to its request's listener; one for a request that already settled is dropped. */
+  private onProgress(replyTo: string | null, type: string, progress: ProgressContent): void {
+    const p = replyTo === null ? undefined : this.pending.get(replyTo);
+    if (!p?.onProgress) return;
+    try {
+      p.onProgress(progress.line);
+    } catch (err) {
+      // The listener is the caller's code: its failure must not stop the receive loop.
+      this.options.onLog(`a progress listener of ${type} (${replyTo}) threw: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -91,6 +91,28 @@ VALID = [
     ("load_model_reply", "reply", rep("load_model", {
         "model_id": "generator", "family": "llava", "model_dir": "/models/tiny", "num_parameters": 1400000,
         "device": "cpu", "dtype": "float32", "vocab_size": 64, "load_seconds": 0.25})),
+    # 1.3: the worker operations that replaced the pipeline's own Python programs, and progress frames.
+    ("build_world_request", "request", req("build_world", {
+        "out_dir": "/cache/world-1a2b", "params": {"seed": 0, "pool_images": 4, "pretrain": {"align_steps": 2}},
+        "replace_stale": True}, version="1.3")),
+    ("build_world_reply", "reply", rep("build_world", {
+        "dir": "/cache/world-1a2b", "already_built": False,
+        "marker": {"format": 2, "seed": 0, "stats": {"generator": {"steps": 2, "final_loss_lm": None}}, "build_seconds": 12.5}})),
+    ("build_smoke_request", "request", req("build_smoke", {"out_dir": "/cache/smoke"}, version="1.3")),
+    ("build_smoke_reply", "reply", rep("build_smoke", {"dir": "/cache/smoke", "already_built": True})),
+    ("grade_pairs_request", "request", req("grade_pairs", {
+        "truth_file": "/cache/world/data/truth.jsonl", "pairs_file": "/runs/r1/grade/base.pairs.jsonl",
+        "labels_file": "/runs/r1/grade/base.labels.jsonl"}, version="1.3")),
+    ("grade_pairs_reply", "reply", rep("grade_pairs", {
+        "pairs": 4, "grounded_share": 0.5, "hallucinated_share": 0.25, "malformed_share": 0.25,
+        "by_family": {"colour": {"pairs": 3, "grounded": 2, "hallucinated": 1, "malformed": 0},
+                      "unknown": {"pairs": 1, "grounded": 0, "hallucinated": 0, "malformed": 1}},
+        "auroc_i2c": 1})),  # an integral float travels as an int (JavaScript's encoding)
+    ("grade_pairs_reply_without_pairs", "reply", rep("grade_pairs", {
+        "pairs": 0, "grounded_share": None, "hallucinated_share": None, "malformed_share": None,
+        "by_family": {}, "auroc_i2c": None})),
+    ("progress_frame", "reply", rep("build_world", {"line": "align: step 50/800 loss 2.104"}, status="progress")),
+    ("echo_request_with_progress_lines", "request", req("echo", {"payload": None, "progress_lines": 3}, version="1.3")),
     ("error_reply", "reply", rep("load_model", {
         "name": "FileNotFoundError", "message": "model directory /nope does not exist",
         "traceback": "Traceback (most recent call last):\n  ...\nFileNotFoundError: /nope\n"}, status="error")),
@@ -142,6 +164,12 @@ INVALID = [
     ("train_step_weight_not_a_number", "request",
      msgpack.packb(req("train_step", {"model_id": "g", "batch": [
          {"id": "a", "image_path": "/x.png", "context": "c", "positive": "p", "negatives": [], "weight": "1"}]})), "invalid_content", {}),
+    ("progress_without_line", "reply", msgpack.packb(rep("build_world", {}, status="progress")), "invalid_content", {}),
+    ("status_outside_enum", "reply", msgpack.packb(rep("build_world", {"line": "x"}, status="partial")), "not_a_message", {}),
+    ("build_world_without_params", "request", msgpack.packb(req("build_world", {"out_dir": "/w"})), "invalid_content", {}),
+    ("grade_pairs_share_not_a_number", "reply", msgpack.packb(rep("grade_pairs", {
+        "pairs": 1, "grounded_share": "1", "hallucinated_share": 0.0, "malformed_share": 0.0, "by_family": {},
+        "auroc_i2c": None})), "invalid_content", {}),
     ("int_field_beyond_2_53", "reply", msgpack.packb(rep("unload_model", {"model_id": 2**60, "unloaded": True})), "invalid_content", {}),
     ("reply_without_status", "reply",
      msgpack.packb({"header": {"msg_id": "w-1", "type": "shutdown", "version": "1.0", "reply_to": "o-1"}, "content": {}}), "not_a_message", {}),

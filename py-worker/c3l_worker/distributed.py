@@ -29,8 +29,9 @@ from pathlib import Path
 
 log = logging.getLogger("c3l_worker.distributed")
 
-# Ops that touch no trainer and need no other rank: served by rank 0 alone.
-RANK0_ONLY = frozenset({"hello", "echo", "generate", "score"})
+# Ops that touch no trainer and need no other rank: served by rank 0 alone (the builders and the
+# grader too: every rank writing the same folder would race).
+RANK0_ONLY = frozenset({"hello", "echo", "generate", "score", "build_world", "build_smoke", "grade_pairs"})
 
 # Set by the orchestrator in torchrun's environment (inherited by every rank).
 ENV_BACKEND = "C3L_DIST_BACKEND"  # auto | gloo | nccl

@@ -8,12 +8,14 @@ from typing import Callable
 import zmq
 
 from .ops import HANDLERS
-from .protocol import ProtocolError, decode_frame, encode_message, make_error_reply, make_reply
+from .protocol import ProtocolError, decode_frame, encode_message, make_error_reply, make_progress, make_reply
 from .protocol.schema import SCHEMA, validate_fields
 from .security import AuthEvents, CurveKeys, CurveServer, PathGuard, RequestRefused, check_endpoint, refuse_shutdown
-from .state import WorkerState
+from .state import WorkerState, no_progress
 
 log = logging.getLogger("c3l_worker")
+PROGRESS_SINCE = (1, 3)  # a requester of an older version refuses progress frames (status "progress")
+MAX_PROGRESS_CHARS = 2000  # a line, not a payload: keeps every progress frame far below any frame limit
 __all__ = ["Server", "check_endpoint"]
 
 
@@ -68,14 +70,14 @@ class Server:
                 raise ProtocolError("not_a_message", f"expected one frame per message, got {len(parts)}")
             request = decode_frame(parts[0], "request", self.state.max_frame_bytes)
             header = request["header"]
-            reply = self._dispatch(header, request["content"])
+            reply = self._dispatch(identity, header, request["content"])
         except ProtocolError as err:
             log.warning("refused a frame: %s", err)
             header = {"msg_id": err.msg_id, "type": err.msg_type}
             reply = make_error_reply(header, err.code, err.detail)
         self.socket.send_multipart([identity, self._encode(reply, header)])
 
-    def _dispatch(self, header: dict, content: dict) -> dict:
+    def _dispatch(self, identity: bytes, header: dict, content: dict) -> dict:
         msg_type = header["type"]
         try:
             for check in self.checks:
@@ -83,6 +85,7 @@ class Server:
         except RequestRefused as exc:
             log.warning("refused %s %s: %s", msg_type, header["msg_id"], exc)
             return make_error_reply(header, "RequestRefused", str(exc))
+        self.state.progress = self._progress_sender(identity, header)
         try:
             result = self.handlers[msg_type](content, self.state)
             problems = validate_fields(result, SCHEMA["messages"][msg_type]["reply"], "content")
@@ -92,6 +95,19 @@ class Server:
         except Exception as exc:  # a failed request must never take the worker down
             log.error("%s %s failed:\n%s", msg_type, header["msg_id"], traceback.format_exc())
             return make_error_reply(header, type(exc).__name__, str(exc), traceback.format_exc())
+        finally:
+            self.state.progress = no_progress
+
+    def _progress_sender(self, identity: bytes, header: dict) -> Callable[[str], None]:
+        """progress(line) for one request: a progress frame to its sender now, ahead of the reply. The
+        handler runs on this thread, so sending on the socket mid-handler is safe; a ROUTER drops (never
+        blocks on) a frame for a peer that is gone or too far behind."""
+        if _version(header["version"]) < PROGRESS_SINCE:
+            return no_progress
+
+        def send(line: str) -> None:
+            self.socket.send_multipart([identity, encode_message(make_progress(header, str(line)[:MAX_PROGRESS_CHARS]))])
+        return send
 
     def _encode(self, reply: dict, header: dict | None) -> bytes:
         frame = encode_message(reply)
@@ -109,3 +125,8 @@ class Server:
         if unlink and self.endpoint.startswith("ipc://"):
             Path(self.endpoint[len("ipc://"):]).unlink(missing_ok=True)
         log.info("closed %s", self.endpoint)
+
+
+def _version(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")  # the codec checked MAJOR.MINOR
+    return int(major), int(minor)

@@ -103,6 +103,7 @@ class Client:
         self.socket.connect(worker.endpoint)
         self._ids = itertools.count(1)
         self._early: dict = {}  # replies that arrived while waiting for another one
+        self.progress: dict[str, list[str]] = {}  # msg_id -> the progress lines its request got so far
 
     def close(self) -> None:
         self.socket.close(linger=0)
@@ -131,6 +132,9 @@ class Client:
         deadline = time.monotonic() + timeout
         while msg_id not in self._early:
             reply = self.recv(max(0.1, deadline - time.monotonic()))
+            if reply["header"]["status"] == "progress":
+                self.progress.setdefault(reply["header"]["reply_to"], []).append(reply["content"]["line"])
+                continue
             self._early[reply["header"]["reply_to"]] = reply
         return self._early.pop(msg_id)
 
@@ -412,6 +416,26 @@ def test_echo_round_trips_tensors_bit_exactly(client):
     assert content["sums"]["f16_inf"] == math.inf
     assert content["sums"]["i64_scalar"] == float(2**62 + 1)
     assert content["sums"]["f32_empty"] == 0.0
+
+
+def test_progress_frames_reach_the_client_in_order_before_the_reply(client):
+    msg_id = client.send("echo", {"payload": "done", "progress_lines": 3})
+    frames = [client.recv()]
+    while frames[-1]["header"]["status"] == "progress":
+        frames.append(client.recv())
+    assert [f["header"]["status"] for f in frames] == ["progress"] * 3 + ["ok"]
+    assert all((f["header"]["reply_to"], f["header"]["type"]) == (msg_id, "echo") for f in frames)
+    assert [f["content"]["line"] for f in frames[:3]] == [f"echo progress {i}/3" for i in (1, 2, 3)]
+    assert frames[-1]["content"]["payload"] == "done"
+    assert_serving(client)
+
+
+def test_a_requester_older_than_progress_gets_none(client):
+    # 1.2 knows no status "progress" and would refuse the frame, failing its pending requests.
+    msg_id = client.send("echo", {"payload": 1, "progress_lines": 2}, version=f"{major_of(PROTOCOL_VERSION)}.2")
+    reply = client.recv()
+    assert assert_ok(reply, msg_id, "echo")["payload"] == 1
+    assert not client.socket.poll(timeout=200)  # nothing else follows
 
 
 def test_echo_without_payload_omits_it(client):

@@ -106,6 +106,31 @@ describe("a real worker over ipc", () => {
     expect(replies.map((r) => r.payload)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
+  test("progress lines reach onProgress in order, before the reply, which still settles the request", async () => {
+    const seen: string[] = [];
+    let settledFirst = false;
+    const reply = await worker.request("echo", { payload: "done", progress_lines: 3 }, 30_000, {
+      onProgress: (line) => seen.push(line),
+    }).then((r) => {
+      settledFirst = seen.length === 3;
+      return r;
+    });
+    expect(seen).toEqual(["echo progress 1/3", "echo progress 2/3", "echo progress 3/3"]);
+    expect(settledFirst).toBe(true);
+    expect(reply.payload).toBe("done");
+  });
+
+  test("progress without a listener is dropped, and a listener that throws is logged; both requests are answered", async () => {
+    await expect(worker.request("echo", { payload: 1, progress_lines: 2 })).resolves.toMatchObject({ payload: 1 });
+    const reply = await worker.request("echo", { payload: 2, progress_lines: 1 }, 30_000, {
+      onProgress: () => {
+        throw new Error("listener broke");
+      },
+    });
+    expect(reply.payload).toBe(2);
+    expect(logs.some((l) => l.includes("progress listener of echo") && l.includes("listener broke"))).toBe(true);
+  });
+
   test("the worker's stderr goes to the log file", () => {
     expect(readFileSync(worker.logFile, "utf8")).toContain("serving ipc://");
   });

@@ -37,6 +37,8 @@ def decode_frame(frame: bytes, direction: Direction, max_frame_bytes: int | None
     if direction == "reply" and header["status"] == "error":
         # An error may answer a request of unknown type, or one too broken to name its type.
         fields = SCHEMA["types"]["ErrorContent"]["fields"]
+    elif direction == "reply" and header["status"] == "progress":
+        fields = SCHEMA["types"]["ProgressContent"]["fields"]
     elif msg_type in SCHEMA["messages"]:
         fields = SCHEMA["messages"][msg_type][direction]
     else:
@@ -85,6 +87,11 @@ def make_error_reply(request_header: dict | None, name: str, message: str, trace
         "header": _reply_header(request_header or {}, "error"),
         "content": {"name": name, "message": message, "traceback": traceback},
     }
+
+
+def make_progress(request_header: dict, line: str) -> dict:
+    """A progress frame: not the reply yet; the request's one ok or error reply still follows."""
+    return {"header": _reply_header(request_header, "progress"), "content": {"line": line}}
 
 
 def _reply_header(request_header: dict, status: str) -> dict:
