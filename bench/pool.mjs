@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { resolveConfig } from "../dist/config/index.js";
 import { BUILTIN_DATA, BUILTIN_MODELS } from "../dist/pipeline/builtins.js";
 import { resolveImages } from "../dist/pipeline/inputs.js";
-import { chunk, chunkSeed, renderPrompt, seededIndex } from "../dist/pipeline/plan.js";
+import { chunk, chunkSeed, renderPrompt, seededIndex } from "../dist/pipeline/seeded.js";
 import { poolFromConfig } from "../dist/pipeline/pool-config.js";
 import { GENERATOR_ID } from "../dist/pipeline/session.js";
 import { decodeFrame, encodeMessage, PROTOCOL_VERSION } from "../dist/protocol/index.js";

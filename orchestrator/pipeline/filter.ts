@@ -5,7 +5,7 @@
 // question family gets the budget share it has among the candidates (equal: the same share each),
 // so a family whose I2C runs low (existence answers echo their question) is not ranked out of the
 // data altogether.
-import { seededIndex } from "./plan.js";
+import { seededIndex } from "./seeded.js";
 import type { ScoredPair } from "./select.js";
 
 export type RankBy = "i2c" | "random" | "none";

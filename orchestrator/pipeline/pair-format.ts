@@ -20,6 +20,11 @@ interface FamilyPatterns {
   answer: RegExp | null;
 }
 
+/** How a question/answer pair is written as generator text (the contrastive targets). */
+export function formatPair(question: string, answer: string): string {
+  return `Q: ${question} A: ${answer}`;
+}
+
 export interface PairFormat {
   families: FamilyPatterns[];
   unmatched: "malformed" | "other";

@@ -17,7 +17,7 @@ import { startDistributedSession, trainsDistributed } from "../worker/distribute
 import { attemptFailed, failureKind, firstLine } from "../worker/retry.js";
 import { MODEL_ID, type WorkerSession } from "../worker/session.js";
 import { openSamples, progressFor, type StageContext } from "./context.js";
-import { seededPermutation } from "./plan.js";
+import { seededPermutation } from "./seeded.js";
 
 export interface StepRecord {
   id: string; // micro-NNNNNNNN

@@ -1,7 +1,7 @@
-// The pipeline's pure decisions: pseudo-labels, the final filter, LLaVA output, deterministic plans.
+// The pipeline's pure decisions: pseudo-labels, the final filter, LLaVA output, seeded chunks and orders.
 import { describe, expect, test } from "@jest/globals";
 import { filterTopPairs, toLlavaConversations } from "../../orchestrator/pipeline/filter.js";
-import { chunk, chunkSeed, seededIndex, seededPermutation } from "../../orchestrator/pipeline/plan.js";
+import { chunk, chunkSeed, seededIndex, seededPermutation } from "../../orchestrator/pipeline/seeded.js";
 import { conversationExamples } from "../../orchestrator/pipeline/stages/finetune.js";
 import { stageSpecs } from "../../orchestrator/pipeline/stages/index.js";
 import { selectPseudoLabels, type ScoredPair } from "../../orchestrator/pipeline/select.js";

@@ -5,7 +5,7 @@
 // ../training-loop.ts, shared with finetune.
 import type { TrainExample } from "../../protocol/index.js";
 import { imageById, readSamples, type StageContext, type StageOutcome } from "../context.js";
-import { formatPair } from "../plan.js";
+import { formatPair } from "../pair-format.js";
 import type { Selection } from "../select.js";
 import { trainAndExport } from "../training-loop.js";
 import type { GeneratedRecord } from "./generate.js";

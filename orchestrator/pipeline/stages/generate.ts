@@ -3,7 +3,7 @@
 import type { GenerateResult, QAPair } from "../../protocol/index.js";
 import { openSamples, type StageContext, type StageOutcome } from "../context.js";
 import { dispatch, type StageBatch } from "../batches.js";
-import { chunk, chunkSeed, renderPrompt, seededIndex } from "../plan.js";
+import { chunk, chunkSeed, renderPrompt, seededIndex } from "../seeded.js";
 import { MODEL_ID } from "../../worker/session.js";
 
 export interface GeneratedRecord {

@@ -1,5 +1,6 @@
-// Deterministic decisions that resume depends on: which prompt an image gets, how items are cut
-// into request chunks, and the seed of each chunk. None depends on what already finished.
+// Seeded, deterministic decisions that resume depends on: which prompt an image gets, how items are
+// cut into request chunks, the seed of each chunk, the contrast data order. None depends on what
+// already finished.
 import { createHash } from "node:crypto";
 
 /** A stable choice in [0, n) from the run seed and a key (an image id): same inputs, same pick. */
@@ -26,11 +27,6 @@ export function chunk<T>(items: T[], size: number): T[][] {
 /** Per-chunk sampling seed: distinct per stage and chunk, reproducible. */
 export function chunkSeed(seed: number, stage: string, index: number): number {
   return seededIndex(seed, `${stage}#${index}`, 2 ** 31 - 1);
-}
-
-/** How a question/answer pair is written as generator text (the contrastive targets). */
-export function formatPair(question: string, answer: string): string {
-  return `Q: ${question} A: ${answer}`;
 }
 
 /** A seeded permutation (Fisher-Yates over a sha256-based stream), for the contrast data order. */
