@@ -320,10 +320,12 @@ def test_every_path_like_request_field_is_marked_in_the_schema():
     everything = [f for t, m in SCHEMA["messages"].items() for f in fields_of(m["request"], t)]
     everything += [f for t, d in SCHEMA["types"].items() for f in fields_of(d["fields"], t)]
     marked = {where for where, _, spec in everything if spec.get("path")}
-    path_like = {where for where, name, _ in everything if name in ("path", "dir") or name.endswith(("_path", "_dir"))}
+    path_like = {where for where, name, _ in everything if name in ("path", "dir") or name.endswith(("_path", "_dir", "_file"))}
     assert marked == path_like
     assert marked == {"load_model.model_dir", "save_checkpoint.dir", "load_checkpoint.path", "export_model.dir",
-                      "GenerateItem.image_path", "ScoreItem.image_path", "TrainExample.image_path"}
+                      "GenerateItem.image_path", "ScoreItem.image_path", "TrainExample.image_path",
+                      "build_world.out_dir", "build_smoke.out_dir",
+                      "grade_pairs.truth_file", "grade_pairs.pairs_file", "grade_pairs.labels_file"}
 
 
 def test_path_fields_walks_lists_and_types_and_skips_nulls():
