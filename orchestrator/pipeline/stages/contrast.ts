@@ -10,8 +10,6 @@ import type { Selection } from "../select.js";
 import { trainAndExport } from "../training-loop.js";
 import type { GeneratedRecord } from "./generate.js";
 
-export { latestCheckpoint, type StepRecord } from "../training-loop.js";
-
 export function trainingExamples(ctx: StageContext, selectStage: string, generateStage: string): TrainExample[] {
   const images = imageById(ctx);
   const generated = readSamples<GeneratedRecord>(ctx, generateStage);

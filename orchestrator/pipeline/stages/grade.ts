@@ -6,7 +6,7 @@
 // same final filter (budget, ranking, family balance), the I2C-filter-alone reference on the same
 // images and sampled pairs, so "C3L vs filtering alone" is paired within the run. Files in grade/,
 // `grade.<set>.*` metrics in summary.json.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import type { C3lConfig } from "../../config/index.js";
@@ -116,10 +116,4 @@ export async function runGrade(ctx: StageContext): Promise<StageOutcome> {
   }
   ctx.run.updateSummary({ metrics });
   return { counts, extra: { truth, metrics } };
-}
-
-/** A grade/<set>.json written by this stage (for reproduce and reports). */
-export function readGrade(runDir: string, set: string): (GradeResult & { unparsed_generation_share: number | null }) | null {
-  const file = join(runDir, GRADE_DIR, `${set}.json`);
-  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
 }
