@@ -3,12 +3,14 @@ import type { C3lConfig } from "../config/index.js";
 import type { SampleFile, SampleRecord } from "../runs/jsonl.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import type { InputImage } from "./inputs.js";
+import { testPause } from "./faults.js";
 import { Progress } from "./progress.js";
 import type { WorkerPool } from "../worker/pool.js";
 import type { WorkerSession } from "../worker/session.js";
 
 export interface StageOutcome {
   counts: Record<string, number>;
+  /** Kept in the stage's state; extra.i2c, extra.final and extra.metrics also go to the run summary (runs/summary.ts summaryOfStage). */
   extra?: Record<string, unknown>;
 }
 
@@ -16,10 +18,13 @@ export interface StageContext {
   readonly config: C3lConfig;
   readonly run: RunFolder;
   readonly stage: string;
+  /** The earlier stages whose samples this one reads (its declaration's inputs, for this round). */
+  readonly inputs: readonly string[];
   /** Worker 0 of the pool: training stages and single requests use it. */
   readonly session: WorkerSession;
   /** Every worker: generate and score hand their batches to whichever is free. */
   readonly pool: WorkerPool;
+  /** The run's images and models below: a setup stage (pretrain) runs before they exist and must not read them. */
   readonly images: InputImage[];
   /** The generator this stage starts from: the base model, or the last contrast stage's export. */
   readonly modelDir: string;
@@ -40,15 +45,6 @@ export function openSamples<T extends SampleRecord>(ctx: StageContext): SampleFi
   const file = ctx.run.openSamples<T>(ctx.stage);
   if (file.recovered) ctx.log(`${ctx.stage}: discarded a torn last line in ${file.path}`);
   return file;
-}
-
-/**
- * C3L_TEST_PAUSE_MS: sleep this long at every stage start and after every recorded batch, so tests
- * can kill a run inside a chosen stage. Blocking is deliberate: nothing else may happen meanwhile.
- */
-export function testPause(): void {
-  const ms = Number(process.env.C3L_TEST_PAUSE_MS ?? 0);
-  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** `workers`: the ids whose items/s the progress line shows beside the total (when several). */

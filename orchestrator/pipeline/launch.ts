@@ -1,5 +1,7 @@
 // Starting and resuming runs: assets and inputs are resolved and checked BEFORE a run folder or a
-// model exists, then the worker starts and the stages run. Resume refuses changed inputs or config.
+// model exists, then the worker starts and the stages run. A run whose inputs are built by a setup
+// stage (pretrain: the embedded world) starts its folder and workers first, runs the setup stages,
+// and only then resolves its inputs. Resume refuses changed inputs or config.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { join, resolve } from "node:path";
@@ -14,14 +16,14 @@ import { createRun, openRun, type RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import type { WorkerOptions } from "../worker/index.js";
 import type { HelloReply } from "../protocol/index.js";
-import { BUILTIN_DATA, builtinName, usesWorld } from "./builtins.js";
+import { BUILTIN_DATA, builtinName } from "./builtins.js";
 import { resolveImages, type DataSource } from "./inputs.js";
 import { resolveModelDir } from "./model-dir.js";
-import { checkFinishedStages, runStages } from "./runner.js";
-import { runPretrain } from "./stages/pretrain.js";
+import { checkFinishedStages, runSetupStages, runStages, setupSpecs } from "./runner.js";
 import { poolFromConfig } from "../worker/from-config.js";
+import type { WorkerPool } from "../worker/pool.js";
 import { stopOnSignals } from "./stop-signals.js";
-import { optionalStages, stageSpecs, type StageSpec } from "./stages/index.js";
+import { stageSpecs, type StageSpec } from "./stages/index.js";
 
 export interface LaunchOptions {
   argv: string[];
@@ -71,23 +73,25 @@ export async function startRun(configFile: string, overrides: string[], name: st
   const config = resolved.config;
   const manifestFor = (specs: Record<string, InputSpec>) => buildManifest({ argv: options.argv, config: JSON.parse(configToJson(config)), seed: config.seed, device: config.generator.device, inputs: specs });
   const create = (specs: Record<string, InputSpec>) => createRun(config.runs_dir, { name, configYaml: configToYaml(config), configJson: JSON.parse(configToJson(config)), manifest: manifestFor(specs) });
-  // A world run's inputs are built by its pretrain stage, so its folder comes first (see stages/pretrain.ts).
-  const early = usesWorld(config) ? create({}) : null;
+  // A run whose inputs a setup stage builds (the world's) gets its folder and workers first.
+  const early = setupSpecs(config).length > 0 ? create({}) : null;
   if (early) {
     writeJsonAtomic(join(early.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
     options.log(`run ${early.id} in ${early.dir}`);
-    const release = stopOnSignals(early, options.log);
-    await pretrainOrUnlock(early, config, options.log).catch((err: unknown) => {
-      release();
-      throw err;
+    const pool = await setUp(early, config, options);
+    const { assets, inputs } = await orStop(early, pool, async () => {
+      const assets = await resolveAssets(config);
+      const inputs = await resolveImages(assets.source);
+      recordInputs(early, inputSpecs(assets));
+      return { assets, inputs };
     });
+    return { run: early, summary: await execute(early, config, assets, inputs, options, pool) };
   }
   const assets = await resolveAssets(config);
-  const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists (world runs aside)
-  if (early) recordInputs(early, inputSpecs(assets));
-  const run = early ?? create(inputSpecs(assets));
+  const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists
+  const run = create(inputSpecs(assets));
   writeJsonAtomic(join(run.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
-  if (!early) options.log(`run ${run.id} in ${run.dir}`);
+  options.log(`run ${run.id} in ${run.dir}`);
   return { run, summary: await execute(run, config, assets, inputs, options) };
 }
 
@@ -99,8 +103,9 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   repairBookkeeping(run, options.log);
   const redo = options.redo ? stagesFrom(run, config, options.redo) : null; // a bad --redo is refused before anything runs
   const changes = [...handEdits(run, config), ...configChanges(run, config)];
-  if (usesWorld(config) && (changes.length === 0 || force)) await pretrainOrUnlock(run, config, options.log); // continues a killed build
-  const assets = await resolveAssets(config);
+  // Continues a killed build; with changes and no --force the refusal below comes first.
+  const pool = setupSpecs(config).length > 0 && (changes.length === 0 || force) ? await setUp(run, config, options) : null;
+  const assets = await orStop(run, pool, () => resolveAssets(config));
   const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
   // Killed inside pretrain: the inputs did not exist when the run began, so they are recorded now.
   if (Object.keys(run.manifest().inputs).length === 0) recordInputs(run, inputSpecs(assets));
@@ -111,11 +116,13 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
     options.log(`resuming ${run.id} despite changes (--force):\n${list}`);
     run.events.append({ type: "warning", message: "resumed with --force despite changes", changes });
   }
-  if (redo) forgetStages(run, redo, options.log); // after the refusals above: nothing is deleted for a resume that does not happen
-  checkFinishedStages(run, config); // before any worker starts: a damaged finished stage stops the resume here
-  const inputs = await resolveImages(assets.source);
+  const inputs = await orStop(run, pool, async () => {
+    if (redo) forgetStages(run, redo, options.log); // after the refusals above: nothing is deleted for a resume that does not happen
+    checkFinishedStages(run, config); // before any stage runs: a damaged finished stage stops the resume here
+    return resolveImages(assets.source);
+  });
   options.log(`resuming run ${run.id}`);
-  return { run, summary: await execute(run, config, assets, inputs, options) };
+  return { run, summary: await execute(run, config, assets, inputs, options, pool) };
 }
 
 /** config.json, the config the run was created with; a damaged one is re-derived from config.yaml (the same config as YAML). */
@@ -152,7 +159,7 @@ function handEdits(run: RunFolder, config: C3lConfig): string[] {
 
 /** `stage` and every stage after it, for --redo. */
 function stagesFrom(run: RunFolder, config: C3lConfig, stage: string): StageSpec[] {
-  const specs = stageSpecs(config.rounds, optionalStages(config));
+  const specs = stageSpecs(config);
   const from = specs.findIndex((s) => s.name === stage);
   if (from < 0) throw new RunArgumentError(`--redo ${stage}: not a stage of run ${run.id} (its stages: ${specs.map((s) => s.name).join(", ")})`);
   return specs.slice(from);
@@ -170,14 +177,31 @@ function forgetStages(run: RunFolder, specs: StageSpec[], log: (line: string) =>
   log(`redo: ${names.join(", ")} will run again`);
 }
 
-/** The pretrain stage; a failed build releases the run's lock, so `c3l resume` can continue it. */
-async function pretrainOrUnlock(run: RunFolder, config: C3lConfig, log: (line: string) => void): Promise<void> {
+/** Starts the workers and runs the setup stages (pretrain); on failure the workers stop and the run is unlocked, so `c3l resume` can continue it. */
+async function setUp(run: RunFolder, config: C3lConfig, options: LaunchOptions): Promise<WorkerPool> {
+  const pool = await startPool(run, config, options);
+  await orStop(run, pool, () => runSetupStages({ config, run, pool, log: options.log }));
+  return pool;
+}
+
+/** Runs `step`; if it throws, stops the started workers (if any) and unlocks the run before passing the error on. */
+async function orStop<T>(run: RunFolder, pool: WorkerPool | null, step: () => Promise<T>): Promise<T> {
   try {
-    await runPretrain(run, config, log);
+    return await step();
   } catch (err) {
+    await pool?.stop();
     run.unlock();
     throw err;
   }
+}
+
+/** The config's workers, started, with their versions recorded in the manifest; a signal meanwhile stops the run. */
+async function startPool(run: RunFolder, config: C3lConfig, options: LaunchOptions): Promise<WorkerPool> {
+  const pool = poolFromConfig({ config, workerLog: run.paths.worker_log, log: options.log, worker: options.worker });
+  stopOnSignals(run, options.log);
+  await orStop(run, pool, () => pool.start());
+  recordWorkerVersions(run, pool.lead.hello, options.log);
+  return pool;
 }
 
 /** manifest.json's input fingerprints, for a run whose inputs were built after it began. */
@@ -216,20 +240,20 @@ function configChanges(run: RunFolder, config: C3lConfig): string[] {
   return diffConfig(config, JSON.parse(configToJson(again.config))).map((line) => `config ${line}`);
 }
 
-async function execute(run: RunFolder, config: C3lConfig, assets: Assets, inputs: Awaited<ReturnType<typeof resolveImages>>, options: LaunchOptions): Promise<RunSummary> {
+/** Runs the stages on the workers (started here unless the setup stages started them), then stops them and unlocks the run. */
+async function execute(run: RunFolder, config: C3lConfig, assets: Assets, inputs: Awaited<ReturnType<typeof resolveImages>>, options: LaunchOptions, started: WorkerPool | null = null): Promise<RunSummary> {
   for (const skipped of inputs.skipped) {
     options.log(`skipped input ${skipped.id}: ${skipped.reason}`);
     run.events.append({ type: "warning", message: `skipped input ${skipped.id}: ${skipped.reason}` });
   }
   const release = stopOnSignals(run, options.log);
-  const pool = poolFromConfig({ config, workerLog: run.paths.worker_log, log: options.log, worker: options.worker });
+  let pool: WorkerPool | null = started;
   try {
-    await pool.start();
-    recordWorkerVersions(run, pool.lead.hello, options.log);
+    pool ??= await startPool(run, config, options);
     return await runStages({ config, run, baseModelDir: assets.modelDir, targetModelDir: assets.targetModelDir, images: inputs.images, skippedInputs: inputs.skipped, pool, log: options.log });
   } finally {
     release();
-    await pool.stop();
+    await pool?.stop();
     run.unlock();
   }
 }

@@ -1,19 +1,9 @@
-// What a stage does, read from its name: r0-generate and regenerate generate, r0-score and rescore score, …
-export type StageKind = "generate" | "score" | "select" | "contrast" | "filter";
+// What the report reads about a stage, from the stages' own declarations (pipeline/stages).
+import { declarationOf } from "../pipeline/stages/index.js";
 
-const FINAL: Record<string, StageKind> = { regenerate: "generate", rescore: "score", filter: "filter" };
+export { stageKind, type StageKind } from "../pipeline/stages/index.js";
 
-export function stageKind(stage: string): StageKind | null {
-  const round = /^r\d+-(generate|score|select|contrast)$/.exec(stage);
-  if (round) return round[1] as StageKind;
-  return FINAL[stage] ?? null;
+/** The counts a stage's throughput is measured in (the first one present is used), or null. */
+export function throughputOf(stage: string): { keys: string[]; unit: string } | null {
+  return declarationOf(stage)?.declaration.throughput ?? null;
 }
-
-/** The count a stage's throughput is measured in, per kind (the first one present is used). */
-export const THROUGHPUT_COUNTS: Record<StageKind, { keys: string[]; unit: string }> = {
-  generate: { keys: ["images", "generated"], unit: "images" },
-  score: { keys: ["scored", "pairs"], unit: "pairs" },
-  select: { keys: ["images"], unit: "images" },
-  contrast: { keys: ["micro_batches", "steps"], unit: "micro-batches" },
-  filter: { keys: ["candidates"], unit: "pairs" },
-};

@@ -2,7 +2,7 @@
 import { flattenConfig, type FlatValue } from "../runs/flatten.js";
 import { sortStages } from "../runs/stage-names.js";
 import type { ReportRun } from "./load.js";
-import { stageKind, THROUGHPUT_COUNTS } from "./stages.js";
+import { throughputOf } from "./stages.js";
 
 export interface TimelineRow {
   run: string;
@@ -20,8 +20,7 @@ export interface TimelineRow {
 export function timelineRows(runs: ReportRun[]): TimelineRow[] {
   return runs.flatMap((run) => run.stages.map((stage) => {
     const state = run.states[stage];
-    const kind = stageKind(stage);
-    const through = kind ? THROUGHPUT_COUNTS[kind] : null;
+    const through = throughputOf(stage);
     const key = through?.keys.find((k) => typeof state?.counts[k] === "number");
     const items = key ? (state?.counts[key] as number) : null;
     const seconds = state?.seconds ?? null;

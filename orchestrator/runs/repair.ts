@@ -5,7 +5,7 @@ import { readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { RunStoreError } from "./errors.js";
 import type { RunFolder, SummaryPatch } from "./run-folder.js";
-import type { RunSummary } from "./summary.js";
+import { summaryOfStage, type RunSummary } from "./summary.js";
 
 export function repairBookkeeping(run: RunFolder, log: (line: string) => void): void {
   const warn = (message: string) => {
@@ -45,9 +45,10 @@ function fromStates(run: RunFolder): SummaryPatch {
   let final: RunSummary["final"] = null;
   for (const [stage, state] of Object.entries(run.states())) {
     if (state.status !== "done") continue;
-    if (state.extra.i2c) i2c[stage] = state.extra.i2c as RunSummary["i2c"][string];
-    if (state.extra.final) final = state.extra.final as RunSummary["final"];
-    Object.assign(metrics, state.extra.metrics ?? {});
+    const added = summaryOfStage(stage, state.extra);
+    Object.assign(i2c, added.i2c);
+    Object.assign(metrics, added.metrics);
+    final = added.final ?? final;
   }
   return { i2c, metrics, final };
 }

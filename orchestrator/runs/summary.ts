@@ -115,3 +115,16 @@ export function i2cStats(values: Iterable<number>): I2CStats {
     share_below_0: n ? sorted.filter((v) => v < 0).length / n : null,
   };
 }
+
+/**
+ * What a finished stage adds to summary.json, read from its state's extra: extra.i2c (a scoring
+ * pass's I2C statistics, under the stage's name), extra.final (the final dataset) and extra.metrics
+ * (grade, evaluate). The runner applies it when a stage finishes; repair rebuilds the summary with it.
+ */
+export function summaryOfStage(stage: string, extra: Record<string, unknown>): Pick<RunSummary, "i2c" | "metrics"> & { final?: RunSummary["final"] } {
+  return {
+    i2c: extra.i2c ? { [stage]: extra.i2c as I2CStats } : {},
+    metrics: (extra.metrics as Record<string, number> | undefined) ?? {},
+    ...(extra.final ? { final: extra.final as RunSummary["final"] } : {}),
+  };
+}

@@ -3,7 +3,8 @@ import { describe, expect, test } from "@jest/globals";
 import { filterTopPairs, toLlavaConversations } from "../../orchestrator/pipeline/filter.js";
 import { chunk, chunkSeed, seededIndex, seededPermutation } from "../../orchestrator/pipeline/seeded.js";
 import { conversationExamples } from "../../orchestrator/pipeline/stages/finetune.js";
-import { stageSpecs } from "../../orchestrator/pipeline/stages/index.js";
+import { defaultConfig, type C3lConfig } from "../../orchestrator/config/index.js";
+import { compareStages, declarations, stageKind, stageSpecs, sortStages } from "../../orchestrator/pipeline/stages/index.js";
 import { selectPseudoLabels, type ScoredPair } from "../../orchestrator/pipeline/select.js";
 
 const pair = (image: string, n: number, i2c: number, question = `q${n}`, answer = `a${n}`): ScoredPair =>
@@ -71,14 +72,25 @@ describe("plans", () => {
   });
 
   test("stage plan repeats the first four stages per round", () => {
-    expect(stageSpecs(2).map((s) => s.name)).toEqual(["r0-generate", "r0-score", "r0-select", "r0-contrast", "r1-generate", "r1-score",
+    expect(stageSpecs(configWith(2)).map((s) => s.name)).toEqual(["r0-generate", "r0-score", "r0-select", "r0-contrast", "r1-generate", "r1-score",
       "r1-select", "r1-contrast", "regenerate", "rescore", "filter"]);
   });
 });
 
+/** The default config (smoke data: no world, no ground truth) with `rounds` and the optional stages chosen. */
+function configWith(rounds: number, o: { finetune?: boolean; evaluate?: boolean; world?: boolean } = {}): C3lConfig {
+  const c = defaultConfig();
+  return {
+    ...c, rounds,
+    data: { ...c.data, root: o.world ? "builtin:world" : c.data.root },
+    finetune: { ...c.finetune, enabled: o.finetune ?? false },
+    evaluate: { ...c.evaluate, benchmarks: o.evaluate ? { pope: "/bench/pope" } : {} },
+  };
+}
+
 describe("stage declarations", () => {
   test("every stage reads only stages before it, and names what it writes", () => {
-    const specs = stageSpecs(2);
+    const specs = stageSpecs(configWith(2));
     specs.forEach((spec, i) => {
       for (const input of spec.inputs) expect(specs.slice(0, i).map((s) => s.name)).toContain(input);
       expect(spec.outputs).toContain(`samples/${spec.name}.jsonl`);
@@ -87,11 +99,11 @@ describe("stage declarations", () => {
   });
 
   test("finetune and evaluate follow filter, each only when configured", () => {
-    const names = (o: { finetune: boolean; evaluate: boolean }) => stageSpecs(1, o).map((s) => s.name).slice(7);
+    const names = (o: { finetune: boolean; evaluate: boolean }) => stageSpecs(configWith(1, o)).map((s) => s.name).slice(7);
     expect(names({ finetune: false, evaluate: false })).toEqual([]);
     expect(names({ finetune: true, evaluate: false })).toEqual(["finetune"]);
     expect(names({ finetune: false, evaluate: true })).toEqual(["evaluate"]);
-    const specs = stageSpecs(1, { finetune: true, evaluate: true });
+    const specs = stageSpecs(configWith(1, { finetune: true, evaluate: true }));
     expect(specs.slice(6).map((s) => s.name)).toEqual(["filter", "finetune", "evaluate"]);
     specs.forEach((spec, i) => {
       for (const input of spec.inputs) expect(specs.slice(0, i).map((s) => s.name)).toContain(input);
@@ -99,6 +111,22 @@ describe("stage declarations", () => {
     });
     expect(specs.find((s) => s.name === "finetune")!.outputs).toContain("models/finetune/");
     expect(specs.find((s) => s.name === "evaluate")!.outputs).toContain("eval/results.json");
+  });
+
+  test("a world config starts with the pretrain setup stage and grades after filter", () => {
+    const specs = stageSpecs(configWith(1, { world: true, finetune: true, evaluate: true }));
+    expect(specs.map((s) => s.name)).toEqual(["pretrain", "r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter", "grade", "finetune", "evaluate"]);
+    expect(specs.filter((s) => s.declaration.setup).map((s) => s.name)).toEqual(["pretrain"]);
+  });
+
+  test("one declaration per stage: names are unique, and the order and kinds come from the declarations", () => {
+    const names = declarations().map((d) => `${d.perRound ? "rN-" : ""}${d.name}`);
+    expect(new Set(names).size).toBe(names.length);
+    const all = stageSpecs(configWith(3, { world: true, finetune: true, evaluate: true })).map((s) => s.name);
+    expect(sortStages([...all].reverse())).toEqual(all); // the run store's order is the pipeline's
+    expect(sortStages(["zz-custom", "r10-generate", "r2-generate", "evaluate"])).toEqual(["r2-generate", "r10-generate", "evaluate", "zz-custom"]);
+    expect(compareStages("pretrain", "r0-generate")).toBeLessThan(0);
+    expect([stageKind("r4-score"), stageKind("rescore"), stageKind("regenerate"), stageKind("r0-contrast"), stageKind("nope")]).toEqual(["score", "score", "generate", "contrast", null]);
   });
 });
 

@@ -42,7 +42,7 @@ async function train(run: RunFolder, faults = ""): Promise<Trained> {
     worker: { command: fixtureCommand("faults"), env: { C3L_TEST_FAULTS: faults, C3L_TEST_FAULTS_DIR: tempDir("c3l-faults-") }, onLog: () => {} },
   });
   const ctx = {
-    config, run, stage: STAGE, session, pool: null as unknown as WorkerPool, images: [], modelDir: model, baseModelDir: model,
+    config, run, stage: STAGE, inputs: [], session, pool: null as unknown as WorkerPool, images: [], modelDir: model, baseModelDir: model,
     targetModelDir: model, log: (l: string) => logs.push(l),
   } satisfies StageContext;
   const c = config.contrast;

@@ -9,6 +9,7 @@ import { formatPair } from "../pair-format.js";
 import type { Selection } from "../select.js";
 import { trainAndExport } from "../training-loop.js";
 import type { GeneratedRecord } from "./generate.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export function trainingExamples(ctx: StageContext, selectStage: string, generateStage: string): TrainExample[] {
   const images = imageById(ctx);
@@ -46,3 +47,11 @@ export function runContrast(selectStage: string, generateStage: string) {
     };
   };
 }
+
+/** Each round's contrastive training of the generator. */
+export const contrastStage: StageDeclaration = {
+  name: "contrast", perRound: true, kind: "contrast", inputs: (r) => [`r${r}-select`, `r${r}-generate`],
+  outputs: (name) => [samplesOf(name), `checkpoints/${name}/`, `models/${name}/`],
+  run: (ctx) => runContrast(ctx.inputs[0]!, ctx.inputs[1]!)(ctx), trainsGenerator: true,
+  throughput: { keys: ["micro_batches", "steps"], unit: "micro-batches" },
+};

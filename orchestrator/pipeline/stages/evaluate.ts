@@ -10,6 +10,7 @@ import { writeResults } from "../../eval/results.js";
 import type { C3lConfig } from "../../config/index.js";
 import type { StageContext, StageOutcome } from "../context.js";
 import { builtinName, resolveBenchmarks, worldDir } from "../builtins.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export const EVAL_RESULTS = join("eval", "results.json");
 export const EVAL_CACHE = join("samples", "evaluate-cache.jsonl");
@@ -54,7 +55,6 @@ export async function runEvaluate(ctx: StageContext): Promise<StageOutcome> {
     writeResults(join(ctx.run.dir, EVAL_UNTUNED_RESULTS), untuned.results);
     for (const [key, value] of Object.entries(untuned.metrics)) metrics[`untuned.${key}`] = value;
   }
-  ctx.run.updateSummary({ metrics });
   const scored = Object.values(results.benchmarks).filter((b) => b.status === "scored").length;
   return {
     counts: { benchmarks: Object.keys(results.benchmarks).length, scored, skipped: Object.keys(results.benchmarks).length - scored },
@@ -72,3 +72,9 @@ export function untunedCacheFile(config: C3lConfig, runDir: string): string {
   if (name && name.startsWith("world")) return `${worldDir(config.world)}.${name}.untuned-eval.jsonl`;
   return join(runDir, "samples", "evaluate-untuned-cache.jsonl");
 }
+
+/** The benchmarks evaluate.benchmarks names, on the model evaluate.model picks. */
+export const evaluateStage: StageDeclaration = {
+  name: "evaluate", kind: "evaluate", enabled: (config) => Object.keys(config.evaluate.benchmarks).length > 0,
+  inputs: (_, config) => (config.finetune.enabled ? ["finetune"] : []), outputs: () => [EVAL_CACHE, EVAL_RESULTS, EVAL_UNTUNED_RESULTS], run: runEvaluate,
+};

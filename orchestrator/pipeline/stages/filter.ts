@@ -9,6 +9,7 @@ import { filterTopPairs, toLlavaConversations, type FilterResult } from "../filt
 import { usablePairs } from "../pair-format.js";
 import type { ScoredPair } from "../select.js";
 import type { ScoredRecord } from "./score.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 /** The config's final filter over scored records: well-formed pairs only, then final.* (also grade's filter_only). */
 export function finalFilter(config: C3lConfig, records: Iterable<ScoredRecord>): FilterResult & { candidates: number; malformed: number } {
@@ -37,3 +38,9 @@ export function runFilter(scoreStage: string) {
     };
   };
 }
+
+/** The final dataset: the final generation's pairs ranked and kept within the budget. */
+export const filterStage: StageDeclaration = {
+  name: "filter", kind: "filter", inputs: () => ["rescore"], outputs: (name) => [samplesOf(name), "final/dataset.json"],
+  run: (ctx) => runFilter(ctx.inputs[0]!)(ctx), throughput: { keys: ["candidates"], unit: "pairs" },
+};

@@ -13,6 +13,7 @@ import type { LlavaRecord } from "../filter.js";
 import type { ScoredPair } from "../select.js";
 import { trainAndExport } from "../training-loop.js";
 import { rankWeights } from "../weights.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export interface ConversationExamples {
   examples: TrainExample[];
@@ -131,3 +132,9 @@ function weightStats(examples: TrainExample[]): { min: number; max: number; mean
   if (w.length === 0) return null;
   return { min: Math.min(...w), max: Math.max(...w), mean: w.reduce((a, b) => a + b, 0) / w.length };
 }
+
+/** The target model instruction-tuned on the final dataset (finetune.enabled). */
+export const finetuneStage: StageDeclaration = {
+  name: "finetune", kind: "finetune", enabled: (config) => config.finetune.enabled, inputs: () => ["filter"],
+  outputs: (name) => [samplesOf(name), `checkpoints/${name}/`, `models/${name}/`], run: runFinetune,
+};

@@ -6,6 +6,7 @@ import { dispatch, type StageBatch } from "../batches.js";
 import { chunk, chunkSeed, renderPrompt, seededIndex } from "../seeded.js";
 import { MODEL_ID } from "../../worker/session.js";
 
+import { samplesOf, type StageDeclaration } from "./stage.js";
 export interface GeneratedRecord {
   id: string; // the image id
   image_id: string;
@@ -100,3 +101,15 @@ export function countGenerated(records: GeneratedRecord[]): Record<string, numbe
     failed: records.length - ok.length,
   };
 }
+
+const GENERATES = { keys: ["images", "generated"], unit: "images" };
+
+/** Each round's generation with the current generator. */
+export const generateStage: StageDeclaration = {
+  name: "generate", perRound: true, kind: "generate", inputs: () => [], outputs: (name) => [samplesOf(name)], run: runGenerate, throughput: GENERATES,
+};
+
+/** The final generation, with the generator the rounds trained. */
+export const regenerateStage: StageDeclaration = {
+  name: "regenerate", kind: "generate", inputs: () => [], outputs: (name) => [samplesOf(name)], run: runGenerate, throughput: GENERATES,
+};

@@ -18,6 +18,7 @@ import type { ScoredPair } from "../select.js";
 import type { GeneratedRecord } from "./generate.js";
 import { finalFilter } from "./filter.js";
 import type { ScoredRecord } from "./score.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export const GRADE_DIR = "grade";
 
@@ -114,6 +115,12 @@ export async function runGrade(ctx: StageContext): Promise<StageOutcome> {
     const share = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
     ctx.log(`${ctx.stage}: ${set.name}: ${result.pairs} pairs, ${share(result.grounded_share)} grounded, ${share(result.hallucinated_share)} hallucinated, ${share(result.malformed_share)} malformed, I2C AUROC ${result.auroc_i2c?.toFixed(3) ?? "n/a"}`);
   }
-  ctx.run.updateSummary({ metrics });
   return { counts, extra: { truth, metrics } };
 }
+
+/** With ground truth (the embedded world): every graded set labelled grounded / hallucinated / malformed. */
+export const gradeStage: StageDeclaration = {
+  name: "grade", kind: "grade", enabled: (config) => truthFile(config) !== null,
+  inputs: (rounds) => [...new Set(gradeSets(rounds).flatMap((s) => [s.pairs, ...(s.generated ? [s.generated] : [])]))],
+  outputs: () => [`${GRADE_DIR}/`], run: runGrade,
+};

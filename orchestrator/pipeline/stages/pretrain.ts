@@ -1,17 +1,13 @@
 // pretrain: builds the embedded world (scenes with ground truth, benchmarks, the two pretrained tiny
-// LLaVAs) that a config's builtin:world* values name. It runs BEFORE the run's inputs are checked
-// and before any worker starts, because those inputs are what it builds; the run folder exists
-// already, so its state, progress and log are the run's, and `c3l resume` continues a killed build
-// (the builder resumes from its checkpoints in <world>.work). The world folder is shared by every
-// run with an equal `world` section, so a later run finds it complete and finishes this in ~0 s.
-import type { C3lConfig } from "../../config/index.js";
-import type { RunFolder } from "../../runs/run-folder.js";
-import { buildWorld, readWorldMarker, worldDir, worldMatches } from "../builtins.js";
+// LLaVAs) that a config's builtin:world* values name. A setup stage: it runs before the run's inputs
+// are checked, because those inputs are what it builds; `c3l resume` continues a killed build (the
+// builder resumes from its checkpoints in <world>.work). The world folder is shared by every run
+// with an equal `world` section, so a later run finds it complete and finishes this in ~0 s.
+import { buildWorld, readWorldMarker, usesWorld, worldDir, worldMatches } from "../builtins.js";
+import type { StageContext, StageOutcome } from "../context.js";
+import type { StageDeclaration } from "./stage.js";
 
-export const PRETRAIN_STAGE = "pretrain";
-
-/** "align: step 200/600 loss …" → the step within the two phases' total. */
-/** Steps done of all phases (ground → align → generator) from a builder progress line. */
+/** Steps done of all phases (ground → align → generator) from a builder progress line ("align: step 200/600 loss …"). */
 function stepOf(line: string, steps: { ground_steps: number; align_steps: number }): number | null {
   const m = /^(ground|align|generator): step (\d+)\//.exec(line);
   if (!m) return null;
@@ -19,48 +15,40 @@ function stepOf(line: string, steps: { ground_steps: number; align_steps: number
   return before + Number(m[2]);
 }
 
-export async function runPretrain(run: RunFolder, config: C3lConfig, log: (line: string) => void): Promise<void> {
+async function runPretrain(ctx: StageContext): Promise<StageOutcome> {
+  const { config, run } = ctx;
   const dir = worldDir(config.world);
-  const previous = run.readState(PRETRAIN_STAGE);
   const built = worldMatches(readWorldMarker(dir), config.world);
-  if (previous?.status === "done") {
-    if (built) return;
-    // The shared cache was removed since: build it again (the stage's record stays as it was).
-    log(`${PRETRAIN_STAGE}: the world folder ${dir} is gone; building it again`);
-    await buildWorld(config.world, { threads: config.worker.threads, onLine: (line) => log(`${PRETRAIN_STAGE}: ${line}`) });
-    return;
-  }
-  const state = run.startStage(PRETRAIN_STAGE, { world_dir: dir });
-  run.updateSummary({ status: "running", stage: PRETRAIN_STAGE, progress: null });
-  run.events.append({ type: "stage_start", stage: PRETRAIN_STAGE, attempt: state.attempts });
   const { ground_steps, align_steps, generator_steps } = config.world.pretrain;
   const total = ground_steps + align_steps + generator_steps;
-  log(`${PRETRAIN_STAGE}: ${built ? "the world is built already" : `building the world in ${dir} (${total} pretraining steps; a killed build resumes)`}`);
-  try {
-    if (!built) {
-      await buildWorld(config.world, {
-        threads: config.worker.threads,
-        onLine: (line) => {
-          log(`${PRETRAIN_STAGE}: ${line}`);
-          const done = stepOf(line, config.world.pretrain);
-          run.events.append({ type: "progress", stage: PRETRAIN_STAGE, message: line, ...(done !== null ? { done, total } : {}) });
-          if (done !== null) run.updateSummary({ progress: { stage: PRETRAIN_STAGE, done, total } });
-        },
-      });
-    }
-    const marker = readWorldMarker(dir);
-    if (!worldMatches(marker, config.world)) throw new Error(`the world builder finished, but ${dir}/world.json does not record this world section`);
-    const done = run.finishStage(PRETRAIN_STAGE, {
-      counts: { pool_images: config.world.pool_images, bench_images: config.world.bench_images, steps: total },
-      extra: { world_dir: dir, cached: built, build_seconds: marker!.build_seconds ?? null, stats: marker!.stats ?? null },
+  ctx.log(`${ctx.stage}: ${built ? "the world is built already" : `building the world in ${dir} (${total} pretraining steps; a killed build resumes)`}`);
+  if (!built) {
+    await buildWorld(config.world, {
+      threads: config.worker.threads,
+      onLine: (line) => {
+        ctx.log(`${ctx.stage}: ${line}`);
+        const done = stepOf(line, config.world.pretrain);
+        run.events.append({ type: "progress", stage: ctx.stage, message: line, ...(done !== null ? { done, total } : {}) });
+        if (done !== null) run.updateSummary({ progress: { stage: ctx.stage, done, total } });
+      },
     });
-    run.events.append({ type: "stage_done", stage: PRETRAIN_STAGE, seconds: done.seconds, counts: done.counts });
-    run.updateSummary({ progress: null });
-    log(`${PRETRAIN_STAGE}: done in ${done.seconds?.toFixed(1)} s${built ? " (cached)" : ""}`);
-  } catch (err) {
-    run.failStage(PRETRAIN_STAGE, (err as Error).message);
-    run.events.append({ type: "error", stage: PRETRAIN_STAGE, message: (err as Error).message });
-    run.updateSummary({ status: "failed", progress: null });
-    throw err;
   }
+  const marker = readWorldMarker(dir);
+  if (!worldMatches(marker, config.world)) throw new Error(`the world builder finished, but ${dir}/world.json does not record this world section`);
+  return {
+    counts: { pool_images: config.world.pool_images, bench_images: config.world.bench_images, steps: total },
+    extra: { world_dir: dir, cached: built, build_seconds: marker!.build_seconds ?? null, stats: marker!.stats ?? null },
+  };
 }
+
+/** A finished pretrain whose shared world folder was removed since builds it again (the stage's record stays as it was). */
+async function ensureWorld(ctx: StageContext): Promise<void> {
+  const dir = worldDir(ctx.config.world);
+  if (worldMatches(readWorldMarker(dir), ctx.config.world)) return;
+  ctx.log(`${ctx.stage}: the world folder ${dir} is gone; building it again`);
+  await buildWorld(ctx.config.world, { threads: ctx.config.worker.threads, onLine: (line) => ctx.log(`${ctx.stage}: ${line}`) });
+}
+
+export const pretrainStage: StageDeclaration = {
+  name: "pretrain", kind: "pretrain", setup: true, enabled: usesWorld, inputs: () => [], outputs: () => [], run: runPretrain, ensure: ensureWorld,
+};

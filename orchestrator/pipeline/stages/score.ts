@@ -5,6 +5,7 @@ import { imageById, openSamples, readSamples, type StageContext, type StageOutco
 import { MODEL_ID } from "../../worker/session.js";
 import { i2cStats } from "../../runs/summary.js";
 import type { GeneratedRecord } from "./generate.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export interface ScoredRecord {
   id: string; // `${image_id}#${pair index}`
@@ -84,3 +85,17 @@ export function runScore(generateStage: string) {
 function imageOf(pairId: string): string {
   return pairId.slice(0, pairId.lastIndexOf("#"));
 }
+
+const SCORES = { keys: ["scored", "pairs"], unit: "pairs" };
+
+/** Each round's I2C scores of the pairs its generate stage wrote. */
+export const scoreStage: StageDeclaration = {
+  name: "score", perRound: true, kind: "score", inputs: (r) => [`r${r}-generate`], outputs: (name) => [samplesOf(name)],
+  run: (ctx) => runScore(ctx.inputs[0]!)(ctx), throughput: SCORES,
+};
+
+/** The I2C scores of the final generation. */
+export const rescoreStage: StageDeclaration = {
+  name: "rescore", kind: "score", inputs: () => ["regenerate"], outputs: (name) => [samplesOf(name)],
+  run: (ctx) => runScore(ctx.inputs[0]!)(ctx), throughput: SCORES,
+};

@@ -4,6 +4,7 @@ import { openSamples, readSamples, type StageContext, type StageOutcome } from "
 import { usablePairs } from "../pair-format.js";
 import { selectPseudoLabels, withinFamilyPercentiles, type Selection } from "../select.js";
 import type { ScoredRecord } from "./score.js";
+import { samplesOf, type StageDeclaration } from "./stage.js";
 
 export function runSelect(scoreStage: string) {
   return async (ctx: StageContext): Promise<StageOutcome> => {
@@ -27,3 +28,9 @@ export function runSelect(scoreStage: string) {
     };
   };
 }
+
+/** Each round's pseudo-labels. */
+export const selectStage: StageDeclaration = {
+  name: "select", perRound: true, kind: "select", inputs: (r) => [`r${r}-score`], outputs: (name) => [samplesOf(name)],
+  run: (ctx) => runSelect(ctx.inputs[0]!)(ctx), throughput: { keys: ["images"], unit: "images" },
+};
