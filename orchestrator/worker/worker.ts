@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { majorOf, PROTOCOL_VERSION, SCHEMA, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
+import { PROTOCOL_VERSION, SCHEMA, versionMismatch, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
 import { Connection, type RequestOptions } from "./connection.js";
 import { VersionMismatchError, WorkerClosedError, WorkerExitedError, WorkerUnresponsiveError } from "./errors.js";
 import { WorkerProcess } from "./process.js";
@@ -136,10 +136,11 @@ export class Worker implements WorkerLike {
       if (diedFirst) throw this.exitedError("during start-up (before answering hello)");
       throw err;
     }
-    if (majorOf(this.hello.protocol_version) !== majorOf(PROTOCOL_VERSION)) {
+    const mismatch = versionMismatch(this.hello.protocol_version);
+    if (mismatch) {
       await this.stop();
       throw new VersionMismatchError(
-        `worker speaks protocol ${this.hello.protocol_version}, this orchestrator speaks ${PROTOCOL_VERSION}: install matching versions (npm run setup)`,
+        `worker speaks protocol ${this.hello.protocol_version}, this orchestrator speaks ${PROTOCOL_VERSION} (${mismatch}): install matching versions (npm run setup)`,
         this.logFile);
     }
     this.onLog(`worker pid ${this.hello.pid} ready on ${endpoint} (torch ${this.hello.torch_version}, ${this.hello.device}, ${this.hello.num_threads} thread(s))`);

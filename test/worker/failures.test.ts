@@ -85,6 +85,13 @@ describe("failure fixtures", () => {
     expect(error.message).toMatch(new RegExp(`2\\.0.*${PROTOCOL_VERSION.replace(".", "\\.")}`));
   }, 60_000);
 
+  test("a worker one minor version behind is refused too (it lacks operations this side sends), naming both", async () => {
+    const { error } = await caught(() => start({ command: fixtureCommand("speaks_older_minor") }));
+    const [major, minor] = PROTOCOL_VERSION.split(".").map(Number);
+    expect(error).toBeInstanceOf(VersionMismatchError);
+    expect(error.message).toContain(`speaks protocol ${major}.${minor! - 1}, this orchestrator speaks ${PROTOCOL_VERSION} (the worker is older`);
+  }, 60_000);
+
   test("a worker that cannot start is reported with its stderr", async () => {
     const { error, ms } = await caught(() => start({ command: fixtureCommand("fails_at_startup") }));
     expect(error).toBeInstanceOf(WorkerExitedError);
