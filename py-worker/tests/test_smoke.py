@@ -1,4 +1,5 @@
-"""The builtin smoke data and model: layout, idempotence, and a model whose generations parse."""
+"""The builtin smoke data and model: the world's smoke split, layout, idempotence, and a model whose
+generations parse."""
 import json
 import math
 import os
@@ -12,6 +13,8 @@ from c3l_worker.models import load_model
 from c3l_worker.ops import HANDLERS
 from c3l_worker.qa_parser import parse_qa
 from c3l_worker.state import WorkerState
+from c3l_worker.world import language
+from c3l_worker.world.scene import Obj, draw_scene, render, scene_rng
 
 # Smaller than the CLI defaults (12 images, 250 steps) to keep the file fast; still parses.
 SETTINGS = {"images": 6, "steps": 100, "seed": 0}
@@ -40,26 +43,16 @@ def generate(state, built, **options) -> list[dict]:
                                 state)["results"]
 
 
-def test_scenes_are_distinct_and_pairs_match_them():
-    rng = random.Random(3)
-    for _ in range(50):
-        objects = smoke.draw_scene(rng)
-        assert 1 <= len(objects) <= 2
-        for key in ("shape", "colour", "position"):
-            assert len({o[key] for o in objects}) == len(objects)
-        pairs = dict(smoke.true_pairs(objects))
-        for o in objects:
-            assert pairs[f"what colour is the {o['shape']} ?"] == f"the {o['shape']} is {o['colour']} ."
-        absent = set(smoke.SHAPES) - {o["shape"] for o in objects}
-        assert all(pairs[f"is there a {s} ?"].startswith("no ,") for s in absent)
-
-
-def test_render_draws_each_object_in_its_cell():
-    objects = [{"shape": "square", "colour": "red", "row": 0, "col": 2, "position": "top right"}]
-    image = smoke.render(objects)
-    assert image.size == (smoke.SIZE, smoke.SIZE)
-    assert image.getpixel((2 * smoke.CELL + smoke.CELL // 2, smoke.CELL // 2)) == smoke.COLOURS["red"]
-    assert image.getpixel((smoke.CELL // 2, smoke.CELL // 2)) == smoke.BACKGROUND
+def test_images_and_truth_are_the_worlds_smoke_split(built):
+    """The smoke data is a small configuration of the one world, not a world of its own."""
+    truth = [json.loads(line) for line in (built / "truth.jsonl").read_text().splitlines()]
+    for index, entry in enumerate(truth):
+        rng = scene_rng(SETTINGS["seed"], smoke.SPLIT, index)
+        objects = draw_scene(rng)
+        assert entry["id"] == f"{smoke.SPLIT}-{index:05d}"
+        assert [Obj.from_json(o) for o in entry["objects"]] == objects
+        with Image.open(built / "images" / f"{entry['id']}.png") as image:
+            assert image.tobytes() == render(objects, rng).tobytes()
 
 
 def test_layout_manifest_and_images(built):
@@ -72,7 +65,7 @@ def test_layout_manifest_and_images(built):
         assert entry["image"] == f"images/{entry['id']}.png"
         with Image.open(built / entry["image"]) as image:
             assert image.mode == "RGB" and image.size == (48, 48)
-        assert truth[entry["id"]]["objects"] and truth[entry["id"]]["pairs"]
+        assert truth[entry["id"]]["objects"]
     marker = json.loads((built / smoke.MARKER).read_text())
     assert {k: marker[k] for k in SETTINGS} == SETTINGS
     assert marker["final_loss"] < marker["first_loss"]
@@ -80,11 +73,13 @@ def test_layout_manifest_and_images(built):
     assert [p.name for p in built.parent.iterdir()] == [built.name]  # no temporary folder left behind
 
 
-def test_vocabulary_covers_prompt_and_templates(state, built):
+def test_vocabulary_covers_prompt_and_the_worlds_language(state, built):
     tokenizer = state.models["smoke"].processor.tokenizer
-    truth = [json.loads(line) for line in (built / "truth.jsonl").read_text().splitlines()]
-    texts = [smoke.PROMPT.format(k=k) for k in range(smoke.K_RANGE[0], smoke.K_RANGE[1] + 1)]
-    texts += [smoke.format_pairs([(p["question"], p["answer"])]) for t in truth for p in t["pairs"]]
+    texts = [smoke.PROMPT.format(k=k) for k in range(smoke.K_RANGE[0], smoke.K_RANGE[1] + 1)] + language.corpus()
+    rng = random.Random(0)
+    for line in (built / "truth.jsonl").read_text().splitlines():
+        objects = [Obj.from_json(o) for o in json.loads(line)["objects"]]
+        texts += [language.format_pairs([language.true_pair(objects, family, rng)]) for family in language.QUESTION_FAMILIES]
     for text in texts:
         assert tokenizer.unk_token_id not in tokenizer(text, add_special_tokens=False)["input_ids"], text
 

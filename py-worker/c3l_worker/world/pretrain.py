@@ -95,6 +95,16 @@ def cell_targets(loaded: LoadedModel, objects: list[Obj]) -> torch.Tensor:
     return targets
 
 
+def grounding_loss(loaded: LoadedModel, projected: torch.Tensor, scenes: list[list[Obj]], words: torch.Tensor
+                   ) -> torch.Tensor:
+    """The auxiliary loss: each projected image token [n, 9, d] classified against the word
+    embeddings `words` [vocab, d]: its cell's shape, colour, row and column words (mean of the four
+    cross-entropies). Also what aligns the smoke model's projector (smoke.py)."""
+    logits = projected @ words.T  # [n, 9, vocab]
+    targets = torch.stack([cell_targets(loaded, objects) for objects in scenes])  # [n, 4, 9]
+    return sum(torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets[:, k].flatten()) for k in range(4)) / 4
+
+
 def generator_row(rng: random.Random, objects: list[Obj], settings: PretrainSettings) -> tuple[str, str, bool]:
     """(context, target, with_image) of one generator-phase row."""
     def pair(family: str) -> tuple[str, str]:
@@ -227,11 +237,7 @@ class Pretrainer:
         return {"step": self.step, "loss": loss.item(), "loss_lm": 0.0, "loss_aux": loss.item()}
 
     def aux_loss(self, projected: torch.Tensor, indices: list[int], words: torch.Tensor) -> torch.Tensor:
-        """Each projected image token classified against the word embeddings: its cell's shape,
-        colour, row and column words (mean of the four cross-entropies)."""
-        logits = projected @ words.T  # [n, 9, vocab]
-        targets = torch.stack([cell_targets(self.loaded, self.bank.objects[i]) for i in indices])  # [n, 4, 9]
-        return sum(torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets[:, k].flatten()) for k in range(4)) / 4
+        return grounding_loss(self.loaded, projected, [self.bank.objects[i] for i in indices], words)
 
     def _apply(self, loss: torch.Tensor, loss_lm: torch.Tensor, loss_aux: torch.Tensor) -> None:
         if not torch.isfinite(loss):
