@@ -284,15 +284,6 @@ def agree(error: BaseException | None, values: list[float] = ()) -> list[float]:
     return sums
 
 
-ENV_TEST_FAIL = "C3L_TEST_FAIL"  # failure injection for tests: "OP@RANK" makes OP raise on that rank
-
-
-def injected_failure(op: str) -> None:
-    """Raises where a test asked for a failure of `op` on this rank (C3L_TEST_FAIL=OP@RANK)."""
-    if os.environ.get(ENV_TEST_FAIL) == f"{op}@{world().rank}":
-        raise RuntimeError(f"injected failure of {op} on rank {world().rank} ({ENV_TEST_FAIL})")
-
-
 def all_reduce_sum(values: list[float]) -> list[float]:
     """Element-wise sums over ranks of a few CPU floats (in float64, on the gloo control group)."""
     import torch

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import torch
 
-from .. import distributed
+from .. import distributed, faults
 from ..models import LoadedModel
 from . import losses
 from .batch import build_rows, forward_rows, pool_example
@@ -247,7 +247,7 @@ class Trainer:
         try:
             error, rows, lm, cl = None, None, None, None
             try:  # everything up to the agreement below, so a rank that fails alone never strands the others
-                distributed.injected_failure("train_step")
+                faults.injected_failure("train_step")
                 # Every rank builds the whole batch: the same skips, counts and in-batch negatives everywhere.
                 rows = build_rows(self.loaded, batch, negatives=form != "none", in_batch=self.settings.in_batch_negatives)
                 if not rows.examples:
