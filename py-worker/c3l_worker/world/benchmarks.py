@@ -1,5 +1,5 @@
-"""Held-out scenes written as benchmarks in their published formats (FORMATS.md), so c3l's
-evaluators run on them unchanged: POPE per-split question files, a SEED-Bench JSON and an
+"""Held-out scenes written as benchmarks in their published formats (each described in docs/EVAL.md),
+so c3l's evaluators run on them unchanged: POPE per-split question files, a SEED-Bench JSON and an
 MMBench TSV with base64 images."""
 from __future__ import annotations
 

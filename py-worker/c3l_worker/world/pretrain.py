@@ -9,7 +9,7 @@ generator  from it: instruction data written in the generator's "q: ... a: ..." 
            generator has an LVLM-like bias for C3L to correct; a share of rows without the image
            teaches the same model the image-withheld likelihood.
 
-Why the auxiliary loss (PITFALLS.md): trained on the LM loss alone, the tiny LLaVA ignored the
+Why the auxiliary loss: trained on the LM loss alone, the tiny LLaVA ignored the
 image (its projector collapsed to a constant). Classifying each projected image token against the
 LM's own word embeddings — its cell's shape word (or "no"), colour word, row and column words —
 makes the image tokens mean something the LM can copy.
