@@ -15,7 +15,8 @@ from c3l_worker.ops import HANDLERS
 from c3l_worker.protocol.schema import SCHEMA, validate_fields
 from c3l_worker.state import WorkerState
 from c3l_worker.tiny_llava import build_tiny_llava
-from c3l_worker.training import CheckpointDamagedError, CheckpointError, DiskFullError, latest_checkpoint
+from c3l_worker.training import (CheckpointDamagedError, CheckpointError, DiskFullError, latest_checkpoint,
+                                 set_aside_checkpoint)
 from test_training import examples, images  # noqa: F401 (images is a fixture)
 
 MODEL = "gen"
@@ -112,6 +113,18 @@ def test_lora_checkpoint_stores_adapters_only(tiny_llava_dir, images, tmp_path):
     path = call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path)})["path"]
     names = list(load_file(f"{path}/model.safetensors"))
     assert len(names) == 24 and all("lora_" in n for n in names)
+
+
+def test_a_set_aside_checkpoint_is_never_picked_up_and_the_one_before_is_next(tmp_path):
+    for step_no in (2, 4):
+        (tmp_path / f"step-{step_no:08d}").mkdir()
+        (tmp_path / f"step-{step_no:08d}" / "checkpoint.json").write_text("{}")
+    (tmp_path / "step-00000004.damaged").mkdir()  # an older damaged copy of the same step: replaced
+    assert latest_checkpoint(tmp_path) == tmp_path / "step-00000004"
+    aside = set_aside_checkpoint(tmp_path / "step-00000004")
+    assert aside == tmp_path / "step-00000004.damaged" and (aside / "checkpoint.json").is_file()
+    assert latest_checkpoint(tmp_path) == tmp_path / "step-00000002"
+    assert latest_checkpoint(tmp_path / "none") is None
 
 
 def test_half_written_checkpoints_are_never_picked_up(tiny_llava_dir, images, tmp_path):

@@ -217,6 +217,19 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     return max(done, key=lambda p: p.name, default=None)
 
 
+DAMAGED_SUFFIX = ".damaged"
+
+
+def set_aside_checkpoint(path: str | os.PathLike) -> Path:
+    """Renames a damaged checkpoint to <name>.damaged (kept to look at; latest_checkpoint never picks
+    it again, so the one before it is next) and returns the new path; an older copy of it is replaced."""
+    folder = Path(path)
+    aside = folder.with_name(folder.name + DAMAGED_SUFFIX)
+    shutil.rmtree(aside, ignore_errors=True)
+    os.rename(folder, aside)
+    return aside
+
+
 # ---------------------------------------------------------------- load
 
 def read_checkpoint_meta(path: str | os.PathLike) -> dict:
