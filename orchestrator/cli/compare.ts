@@ -3,7 +3,7 @@ import { buildComparison, loadCompareRun } from "../runs/compare.js";
 import { RunArgumentError } from "../runs/errors.js";
 import { renderComparison, type CompareFormat } from "../runs/format.js";
 import { openRun } from "../runs/run-folder.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface CompareOptions {
   runs: string[];

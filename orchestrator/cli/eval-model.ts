@@ -11,7 +11,7 @@ import { WorkerError } from "../worker/errors.js";
 import { sessionOptions } from "../worker/from-config.js";
 import { WorkerSession } from "../worker/session.js";
 import { resolveModelDir } from "../pipeline/model-dir.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface EvalModelCommandOptions {
   model: string;
@@ -51,7 +51,7 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
     process.stdout.write(`${JSON.stringify(summarizeResults(results), null, 2)}\n`);
     return EXIT.ok;
   } catch (err) {
-    // The exit code is main's (cli/exit-codes.ts); the hint is this command's.
+    // The exit code is main's (errors.ts); the hint is this command's.
     if (err instanceof WorkerError) log(`the answers so far are cached in ${cacheFile}: rerun with --cache ${cacheFile} to resume`);
     throw err;
   } finally {

@@ -4,7 +4,7 @@ import { EvalInputError } from "../eval/errors.js";
 import { scoreSavedPredictions } from "../eval/offline.js";
 import { benchmarkNames, getBenchmark, splitAssignment } from "../eval/registry.js";
 import { summarizeResults, writeResults } from "../eval/results.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface EvalCommandOptions {
   model?: string;

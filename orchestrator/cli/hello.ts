@@ -1,5 +1,5 @@
 import { Worker } from "../worker/index.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export async function hello(options: { threads: number }): Promise<number> {
   const worker = await Worker.start({ threads: options.threads });

@@ -1,5 +1,5 @@
 import { writeCertificatePair } from "../worker/certs.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 /** Writes a CurveZMQ key pair as ZeroMQ certificates and prints their paths (and the public key) as JSON. */
 export async function keys(options: { out: string; name: string; force: boolean }): Promise<number> {

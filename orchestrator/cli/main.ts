@@ -1,15 +1,12 @@
 // The CLI lists commands and imports each lazily; every error reaches the user once, from here.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ConfigError } from "../config/errors.js";
-import { EvalInputError } from "../eval/errors.js";
-import { InputError } from "../pipeline/errors.js";
-import { RunArgumentError, RunDamagedError, RunLockedError } from "../runs/errors.js";
-import { CertificateError, WorkerError } from "../worker/errors.js";
-import { EXIT } from "./exit-codes.js";
+import { C3lError, EXIT, exitCodeOf } from "../errors.js";
 
 /** yargs rejected the command line; fail() has already told the user. */
-class UsageReported extends Error {}
+class UsageReported extends C3lError {
+  readonly exit = "usage";
+}
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -227,14 +224,7 @@ async function main(argv: string[]): Promise<number> {
 main(hideBin(process.argv)).then(
   (code) => { process.exitCode = code; },
   (err: Error) => {
-    if (err instanceof UsageReported) {
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    process.stderr.write(`c3l: ${err.message}\n`);
-    process.exitCode = err instanceof WorkerError ? EXIT.worker
-      : err instanceof RunArgumentError || err instanceof RunLockedError || err instanceof RunDamagedError || err instanceof ConfigError || err instanceof EvalInputError || err instanceof CertificateError ? EXIT.usage
-      : err instanceof InputError ? EXIT.input
-      : EXIT.failure;
+    if (!(err instanceof UsageReported)) process.stderr.write(`c3l: ${err.message}\n`);
+    process.exitCode = exitCodeOf(err);
   },
 );

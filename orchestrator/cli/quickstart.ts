@@ -9,7 +9,7 @@ import { cellText } from "../runs/format.js";
 import { startRun } from "../pipeline/launch.js";
 import type { RunFolder } from "../runs/run-folder.js";
 import { PROJECT_ROOT } from "../worker/index.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export const QUICKSTART_CONFIG = join(PROJECT_ROOT, "configs", "quickstart.yaml");
 

@@ -2,7 +2,7 @@
 import { join, resolve } from "node:path";
 import { RunArgumentError } from "../runs/errors.js";
 import { openRun, type RunFolder } from "../runs/run-folder.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface ReportCliOptions {
   runs: string[];

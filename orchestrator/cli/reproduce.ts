@@ -10,7 +10,7 @@ import { checkTargets, renderTargetsMarkdown } from "../reproduce/targets.js";
 import { spliceTable } from "../reproduce/evidence.js";
 import { buildTable, renderHtmlTable, renderMarkdownTable } from "../reproduce/table.js";
 import { PROJECT_ROOT } from "../worker/index.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export const REPRODUCE_CONFIG = join(PROJECT_ROOT, "configs", "reproduce.yaml");
 

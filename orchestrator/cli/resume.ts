@@ -1,5 +1,5 @@
 import { resumeRun } from "../pipeline/launch.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export async function resume(args: { run: string; runsDir: string | null; force: boolean; redo: string | null }): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);

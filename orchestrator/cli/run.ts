@@ -1,6 +1,6 @@
 import { expandSweep } from "../config/index.js";
 import { startRun } from "../pipeline/launch.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface RunArgs {
   config: string;

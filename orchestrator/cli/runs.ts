@@ -2,7 +2,7 @@
 import { renderText, type Align } from "../render/table.js";
 import { cellText } from "../runs/format.js";
 import { filterRuns, listRuns, parseRunFilter, type RunListing } from "../runs/store.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface RunsOptions {
   runsDir: string;

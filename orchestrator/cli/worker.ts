@@ -3,7 +3,7 @@
 import { execa } from "execa";
 import { workerPython } from "../worker/python.js";
 import { WorkerExitedError } from "../worker/errors.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT } from "../errors.js";
 
 export interface WorkerCommandOptions {
   bind: string;

@@ -1,7 +1,10 @@
-// Every worker failure names what failed and where to look next (the worker's log file).
+// Every worker failure names what failed and where to look next (the worker's log file); a command
+// ending with one exits 3 (EXIT.worker).
+import { C3lError } from "../errors.js";
 
-export class WorkerError extends Error {
+export class WorkerError extends C3lError {
   override name = "WorkerError";
+  readonly exit = "worker";
   constructor(message: string, readonly logFile: string | null) {
     super(logFile ? `${message}\n  worker log: ${logFile}` : message);
   }
@@ -67,6 +70,7 @@ export class PoolExhaustedError extends WorkerError {
 }
 
 /** A CurveZMQ key file or key argument that cannot be used (a usage error, not a worker failure); names the file. */
-export class CertificateError extends Error {
+export class CertificateError extends C3lError {
   override name = "CertificateError";
+  readonly exit = "usage";
 }

@@ -1,7 +1,7 @@
 // A worker someone started elsewhere (`c3l worker --bind …`), reached over CurveZMQ: connect, handshake and version
 // check, requests. stop() only disconnects: the worker may serve other orchestrators, and only its operator stops it.
 import { hostname } from "node:os";
-import { PROTOCOL_VERSION, SCHEMA, versionMismatch, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
+import { PROTOCOL_VERSION, SCHEMA, helloProblem, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
 import { publicKeyFrom, readSecretCertificate } from "./certs.js";
 import { Connection, type CurveClientKeys, type HandshakeFailure, type RequestOptions } from "./connection.js";
 import { CertificateError, VersionMismatchError, WorkerClosedError, WorkerError, WorkerTimeoutError, WorkerUnresponsiveError } from "./errors.js";
@@ -105,7 +105,7 @@ export class RemoteWorker implements WorkerLike {
       if (err instanceof WorkerTimeoutError) throw new WorkerHandshakeError(this.noReplyMessage(), null);
       throw err;
     }
-    const mismatch = versionMismatch(this.hello.protocol_version);
+    const mismatch = helloProblem(this.hello);
     if (mismatch) {
       await this.stop();
       throw new VersionMismatchError(

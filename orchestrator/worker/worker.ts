@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROTOCOL_VERSION, SCHEMA, versionMismatch, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
+import { PROTOCOL_VERSION, SCHEMA, helloProblem, type HelloReply, type MessageType, type Replies, type Requests } from "../protocol/index.js";
 import { Connection, type RequestOptions } from "./connection.js";
 import { VersionMismatchError, WorkerClosedError, WorkerExitedError, WorkerUnresponsiveError } from "./errors.js";
 import { WorkerProcess } from "./process.js";
@@ -136,7 +136,7 @@ export class Worker implements WorkerLike {
       if (diedFirst) throw this.exitedError("during start-up (before answering hello)");
       throw err;
     }
-    const mismatch = versionMismatch(this.hello.protocol_version);
+    const mismatch = helloProblem(this.hello);
     if (mismatch) {
       await this.stop();
       throw new VersionMismatchError(

@@ -1,5 +1,6 @@
 // generate / regenerate: the generator writes K question/answer pairs per image. Output that does
 // not parse is kept with its raw text and the reason, and counted — never dropped silently.
+import { C3lError } from "../../errors.js";
 import type { GenerateResult, QAPair } from "../../protocol/index.js";
 import { openSamples, type StageContext, type StageOutcome } from "../context.js";
 import { dispatch, type StageBatch } from "../batches.js";
@@ -64,8 +65,9 @@ export async function runGenerate(ctx: StageContext): Promise<StageOutcome> {
 }
 
 /** A generate stage that parsed no pair at all: going on would end "done" with an empty dataset. */
-export class NothingParsedError extends Error {
+export class NothingParsedError extends C3lError {
   override name = "NothingParsedError";
+  readonly exit = "failure"; // the run started and stopped: resumable once the model or prompt is fixed
 
   constructor(ctx: StageContext, records: GeneratedRecord[]) {
     const ok = records.filter((r) => r.error === null);
