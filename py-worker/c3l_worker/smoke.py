@@ -3,7 +3,7 @@ embedded world (its "smoke" split: world/scene.py draws the images, world/langua
 prompt and the templated pairs) and a tiny LLaVA trained just enough to answer the generation
 prompt with parseable, image-dependent QA pairs.
 
-    python -m c3l_worker.smoke --out DIR [--images 12] [--seed 0] [--steps 250]
+    build_smoke(DIR): the worker's build_smoke operation (ops/build.py) calls it
 
 DIR/images/<id>.png, DIR/manifest.jsonl ({"id", "image"}), DIR/truth.jsonl ({"id", "objects"}: the
 world's ground truth), DIR/model/ (a transformers checkpoint) and DIR/smoke.json, written last: a
@@ -16,10 +16,8 @@ dozen images make it. Deterministic for a seed on one machine; about 40 s on one
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -160,25 +158,3 @@ def _align_projector(loaded, scenes: list[tuple[str, list[Obj]]], paths: dict[st
         loss.backward()
         optimizer.step()
     return loss.item()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m c3l_worker.smoke", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="folder to create (returned at once if already built)")
-    parser.add_argument("--images", type=int, default=12, help="number of images to draw")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the drawings, the weights and the training")
-    parser.add_argument("--steps", type=int, default=250, help="training steps (batch 8)")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (more were slower on 2 cores)")
-    parser.add_argument("--replace-stale", action="store_true", help="rebuild a finished build made with other parameters (for caches)")
-    args = parser.parse_args(argv)
-    # torch is imported lazily (a finished build returns without it) and reads these when it loads.
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(args.threads)
-    print(build_smoke(args.out, images=args.images, seed=args.seed, steps=args.steps, replace_stale=args.replace_stale))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

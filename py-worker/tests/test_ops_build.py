@@ -2,6 +2,7 @@
 frames before the reply, errors that leave the worker serving, and the world folder laid out as
 world/layout.json says."""
 import json
+from pathlib import Path
 
 import pytest
 import zmq
@@ -85,3 +86,10 @@ def test_build_errors_name_the_problem_and_the_worker_keeps_serving(client, tmp_
     assert (foreign / "mine.txt").is_file()
     assert_serving(client)
 
+
+
+def test_the_pipeline_entry_points_are_gone():
+    """Python is reached through the worker protocol only (issue 13): no `python -m` door for the pipeline."""
+    package = Path(__file__).parents[1] / "c3l_worker"
+    assert not (package / "world" / "__main__.py").exists()
+    assert "__main__" not in (package / "smoke.py").read_text()
