@@ -10,7 +10,8 @@ import { defaultConfig } from "../config/index.js";
 import { WorkerError } from "../worker/errors.js";
 import { sessionOptions } from "../worker/from-config.js";
 import { WorkerSession } from "../worker/session.js";
-import { resolveModelDir } from "../pipeline/model-dir.js";
+import { modelLocation, resolveModelDir } from "../pipeline/model-dir.js";
+import { buildBuiltins, builtinNeeds } from "../pipeline/builtins.js";
 import { EXIT } from "../errors.js";
 
 export interface EvalModelCommandOptions {
@@ -35,7 +36,7 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
     benches[name] = resolve(path);
   }
   for (const arg of o.option) parseOptionAssignment(arg); // a malformed --option fails before a model is built or a worker started
-  const modelDir = await resolveModelDir(o.model, "model");
+  modelLocation(o.model, "model"); // an unknown builtin fails before a worker starts
   // Without --cache, answers go next to --out (so a rerun resumes), else to a fresh temp folder.
   const cacheFile = resolve(o.cache ?? (o.out ? `${o.out}.predictions.jsonl` : join(mkdtempSync(join(tmpdir(), "c3l-eval-")), "predictions.jsonl")));
   log(`caching predictions in ${cacheFile}`);
@@ -46,6 +47,8 @@ export async function evalModelCommand(o: EvalModelCommandOptions): Promise<numb
   }, `${cacheFile}.worker.log`, log));
   try {
     await session.start();
+    await buildBuiltins(builtinNeeds([o.model]), defaults.world, session, { onLine: log }); // builtin:NAME is built on first use
+    const modelDir = resolveModelDir(o.model, "model");
     const { results } = await evaluateModel({ session, modelDir, benches, options: o.option, cacheFile, maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, log });
     if (o.out) writeResults(resolve(o.out), results);
     process.stdout.write(`${JSON.stringify(summarizeResults(results), null, 2)}\n`);

@@ -1,37 +1,38 @@
-// Assets a config can name as `builtin:NAME`: built once by the worker package into .cache/builtin/.
-// smoke: 12 images and a tiny LLaVA, built on first use. world: the embedded synthetic world
-// (images with ground truth, benchmarks, two pretrained tiny LLaVAs), built by a run's pretrain
-// stage (stages/pretrain.ts) into a folder named by the hash of the config's `world` section.
+// Assets a config can name as `builtin:NAME`, built by a worker (its build_smoke and build_world
+// operations) into .cache/builtin/ and found there afterwards. smoke: 12 images and a tiny LLaVA.
+// world: the embedded synthetic world (images with ground truth, benchmarks, two pretrained tiny
+// LLaVAs), in a folder named by the hash of the config's `world` section. A run builds what its
+// config names in its pretrain stage (stages/pretrain.ts); `c3l eval builtin:…` on its own worker.
+// The world folder's layout is the builder's (py-worker/c3l_worker/world/layout.json), read here.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { execa } from "execa";
 import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
+import type { BuildWorldReply } from "../protocol/index.js";
 import { canonicalJson, getDotted } from "../runs/flatten.js";
 import { isProcessAlive } from "../runs/lock.js";
-import { PROJECT_ROOT, workerPython } from "../worker/index.js";
+import { PROJECT_ROOT } from "../worker/python.js";
+import type { WorkerSession } from "../worker/session.js";
 
 // C3L_BUILTIN_DIR moves it (a private world for one run, e.g. the chaos suite's real pretrain kills).
 const CACHE = process.env.C3L_BUILTIN_DIR ? resolve(process.env.C3L_BUILTIN_DIR) : join(PROJECT_ROOT, ".cache", "builtin");
 const SMOKE_DIR = join(CACHE, "smoke");
+/** A build's length is the world's size (minutes to hours); a dead or frozen worker is noticed by its exit or heartbeats. */
+const BUILD_TIMEOUT_MS = 24 * 3600_000;
 
-/** Part of the world folder's hash: bump when the builder's output changes for equal parameters. */
-export const WORLD_LAYOUT = 2;
-/** The world's marker, written last by the builder: its presence means the build finished. */
-export const WORLD_MARKER = "world.json";
-
-async function buildSmoke(): Promise<string> {
-  // The builder returns at once when its folder is complete (it writes its marker last).
-  await execa(workerPython(), ["-m", "c3l_worker.smoke", "--out", SMOKE_DIR, "--replace-stale"], {
-    env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: "1" },
-  });
-  return SMOKE_DIR;
+interface WorldLayout {
+  format: number;
+  marker: string;
+  splits: Record<"data" | "bench", { root: string; images: string; manifest: string; truth: string }>;
+  benchmarks: Record<string, string>;
+  models: Record<string, string>;
 }
+const LAYOUT = JSON.parse(readFileSync(join(PROJECT_ROOT, "py-worker", "c3l_worker", "world", "layout.json"), "utf8")) as WorldLayout;
 
-/** .cache/builtin/world-<hash>/: one folder per distinct `world` section, shared by every run that names it. */
+/** .cache/builtin/world-<hash>/: one folder per distinct `world` section (and builder format), shared by every run that names it. */
 export function worldDir(world: WorldConfig): string {
-  const hash = createHash("sha256").update(canonicalJson({ layout: WORLD_LAYOUT, world })).digest("hex").slice(0, 12);
+  const hash = createHash("sha256").update(canonicalJson({ layout: LAYOUT.format, world })).digest("hex").slice(0, 12);
   return join(CACHE, `world-${hash}`);
 }
 
@@ -43,7 +44,7 @@ export function worldOf(config: unknown): WorldConfig {
 
 /** The finished world's marker (its parameters and build stats), or null while it is not built. */
 export function readWorldMarker(dir: string): Record<string, unknown> | null {
-  const file = join(dir, WORLD_MARKER);
+  const file = join(dir, LAYOUT.marker);
   if (!existsSync(file)) return null;
   try {
     // Python's json writes NaN/Infinity (a stat of an empty window): read them as null, not as a torn file.
@@ -53,50 +54,109 @@ export function readWorldMarker(dir: string): Record<string, unknown> | null {
   }
 }
 
-/** Whether a built world's marker records exactly these parameters (so no builder needs to start). */
+/** Whether a built world's marker records exactly these parameters (so no build is needed). */
 export function worldMatches(marker: Record<string, unknown> | null, world: WorldConfig): boolean {
   if (!marker) return false;
   return Object.entries(world).every(([key, value]) => canonicalJson(marker[key]) === canonicalJson(value));
 }
 
-/** The files a built world holds, by the names configs use. */
+/** The files a built world holds, by the names configs use (builtin:world-<name>). */
 export function worldPaths(dir: string) {
+  const at = (path: string) => join(dir, path);
+  const named = (paths: Record<string, string>) => Object.fromEntries(Object.entries(paths).map(([name, path]) => [`world-${name}`, at(path)]));
+  const data = LAYOUT.splits.data;
   return {
-    data: { root: join(dir, "data"), manifest: join(dir, "data", "manifest.jsonl"), truth: join(dir, "data", "truth.jsonl") },
-    models: { "world-generator": join(dir, "models", "generator"), "world-align": join(dir, "models", "align") } as Record<string, string>,
-    benchImages: join(dir, "bench", "images"),
-    benches: { "world-pope": join(dir, "bench", "pope"), "world-seed": join(dir, "bench", "seed.json"), "world-mmbench": join(dir, "bench", "mmbench.tsv") } as Record<string, string>,
+    data: { root: at(data.root), manifest: at(data.manifest), truth: at(data.truth) },
+    models: named(LAYOUT.models),
+    benchImages: at(LAYOUT.splits.bench.images),
+    benches: named(LAYOUT.benchmarks),
   };
 }
 
-/** The builtin names that need the world built (data, models, benchmarks). */
-const WORLD_NAMES = new Set(["world", "world-generator", "world-align", "world-pope", "world-seed", "world-mmbench"]);
-
-/** Whether a config names any world builtin, so its run starts with the pretrain stage. */
-export function usesWorld(config: C3lConfig): boolean {
-  const values = [config.data.root, config.generator.model_dir, config.finetune.enabled ? config.finetune.model_dir : null,
-    ...Object.values(config.evaluate.benchmarks)];
-  return values.some((v) => typeof v === "string" && WORLD_NAMES.has(builtinName(v) ?? ""));
+export function builtinName(value: string): string | null {
+  return value.startsWith("builtin:") ? value.slice("builtin:".length) : null;
 }
 
-export interface WorldBuildOptions {
-  threads?: number;
-  /** each progress line of the builder (its "world: " prefix removed) */
+/** Which builds a set of config values (or command-line models) need. */
+export interface BuiltinNeeds {
+  smoke: boolean;
+  world: boolean;
+}
+
+export function builtinNeeds(values: readonly (string | null | undefined)[]): BuiltinNeeds {
+  const names = values.map((v) => (typeof v === "string" ? builtinName(v) : null)).filter((n): n is string => n !== null);
+  return { smoke: names.some((n) => n === "smoke" || n === "smoke-llava"), world: names.some((n) => n === "world" || n.startsWith("world-")) };
+}
+
+/** The builtins a config names (its data, models and benchmarks). */
+export function configNeeds(config: C3lConfig): BuiltinNeeds {
+  return builtinNeeds([config.data.root, config.generator.model_dir, config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null,
+    ...Object.values(config.evaluate.benchmarks)]);
+}
+
+/** Whether a config names any builtin, so its run starts with the pretrain stage that builds them. */
+export function usesBuiltins(config: C3lConfig): boolean {
+  const needs = configNeeds(config);
+  return needs.smoke || needs.world;
+}
+
+/** Where a builtin data set lives once built (a report reads it without building anything); `config` picks the world. */
+export function builtinDataLocation(name: string, config?: unknown): { root: string; manifest: string } | null {
+  if (name === "smoke") return { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") };
+  if (name === "world") {
+    const { root, manifest } = worldPaths(worldDir(worldOf(config))).data;
+    return { root, manifest };
+  }
+  return null;
+}
+
+/** Where a builtin model lives once built, or null for an unknown name; `config` picks the world. */
+export function builtinModelDir(name: string, config?: unknown): string | null {
+  if (name === "smoke-llava") return join(SMOKE_DIR, "model");
+  return worldPaths(worldDir(worldOf(config))).models[name] ?? null;
+}
+
+/** The builtin model names, for errors that list them. */
+export const BUILTIN_MODEL_NAMES = ["smoke-llava", ...Object.keys(LAYOUT.models).map((name) => `world-${name}`)];
+
+export interface BuildOptions {
+  /** each progress line of a build */
   onLine?: (line: string) => void;
 }
 
+/** What buildBuiltins built or found: whether each was complete already (cached), and the world's marker. */
+export interface BuiltAssets {
+  smoke?: { dir: string; cached: boolean };
+  world?: { dir: string; cached: boolean; marker: BuildWorldReply["marker"] };
+}
+
 /**
- * Runs the world builder (python -m c3l_worker.world build); it returns at once when the folder is
- * complete with equal parameters and resumes a killed build from its checkpoints in <dir>.work.
+ * Builds what `needs` asks for on the session's worker; a finished folder with equal parameters is
+ * found at once, a killed world build resumes from its checkpoints in <dir>.work. A worker that dies
+ * meanwhile is restarted and the build asked again (worker.max_attempts tries).
  */
-export async function buildWorld(world: WorldConfig, options: WorldBuildOptions = {}): Promise<string> {
-  const dir = worldDir(world);
-  const release = await takeBuildLock(dir, options.onLine);
-  try {
-    return await runBuilder(world, dir, options);
-  } finally {
-    release();
+export async function buildBuiltins(needs: BuiltinNeeds, world: WorldConfig, session: WorkerSession, options: BuildOptions = {}): Promise<BuiltAssets> {
+  const built: BuiltAssets = {};
+  const onProgress = options.onLine;
+  if (needs.smoke) {
+    const reply = await session.retryingDeadWorkers("building builtin:smoke", () =>
+      session.request("build_smoke", { out_dir: SMOKE_DIR, replace_stale: true }, BUILD_TIMEOUT_MS, { onProgress }));
+    built.smoke = { dir: reply.dir, cached: reply.already_built };
   }
+  if (needs.world) {
+    const dir = worldDir(world);
+    const release = await takeBuildLock(dir, session, options.onLine);
+    try {
+      const reply = await session.retryingDeadWorkers("building the world", async () => {
+        writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, builder: session.pid ?? null })); // the worker restarted: others wait on the new one
+        return session.request("build_world", { out_dir: dir, params: world as unknown as Record<string, unknown>, replace_stale: true }, BUILD_TIMEOUT_MS, { onProgress });
+      });
+      built.world = { dir: reply.dir, cached: reply.already_built, marker: reply.marker };
+    } finally {
+      release();
+    }
+  }
+  return built;
 }
 
 /**
@@ -109,17 +169,18 @@ function alive(pid: unknown): boolean {
 }
 
 /**
- * <dir>.lock ({pid, builder}): one builder per world folder. Another run building the same world, or
- * the builder a killed run left behind (it goes on), is waited for; a lock whose processes are both
- * gone is stale and taken over. The builder then resumes from (or returns at once after) their work.
+ * <dir>.lock ({pid, builder}: the orchestrator and the worker building): one build per world folder.
+ * Another run building the same world, or a killed run's worker still going, is waited for; a lock
+ * whose processes are both gone is stale and taken over. The build then resumes from (or returns at
+ * once after) their work.
  */
-async function takeBuildLock(dir: string, onLine?: (line: string) => void): Promise<() => void> {
+async function takeBuildLock(dir: string, session: WorkerSession, onLine?: (line: string) => void): Promise<() => void> {
   const lock = `${dir}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
   let told = false;
   for (;;) {
     try {
-      writeFileSync(lock, JSON.stringify({ pid: process.pid, builder: null }), { flag: "wx" });
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, builder: session.pid ?? null }), { flag: "wx" });
       return () => rmSync(lock, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -138,68 +199,6 @@ async function takeBuildLock(dir: string, onLine?: (line: string) => void): Prom
     told = true;
     await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-async function runBuilder(world: WorldConfig, dir: string, options: WorldBuildOptions): Promise<string> {
-  const args = ["-m", "c3l_worker.world", "build", "--out", dir, "--params", JSON.stringify(world), "--replace-stale", "--threads", String(options.threads ?? 1), "--parent-pid", String(process.pid)];
-  const child = execa(workerPython(), args, { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: String(options.threads ?? 1) }, reject: false, buffer: { stdout: true, stderr: false } });
-  writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, builder: child.pid ?? null })); // others wait; a killed run's builder stops by itself (--parent-pid)
-  const tail: string[] = [];
-  let pending = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      if (line.startsWith("world: ")) options.onLine?.(line.slice("world: ".length));
-    }
-  });
-  const result = await child;
-  if (pending) tail.push(pending);
-  if (result.exitCode !== 0) {
-    const why = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-    throw new Error(`the world builder ${why} (python ${args.slice(0, 4).join(" ")} ${dir}); its last lines:\n${tail.join("\n")}`);
-  }
-  return dir;
-}
-
-/** Where a builtin data set lives once built (a report reads it without building anything); `config` picks the world. */
-export function builtinDataLocation(name: string, config?: unknown): { root: string; manifest: string } | null {
-  if (name === "smoke") return { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") };
-  if (name === "world") {
-    const { root, manifest } = worldPaths(worldDir(worldOf(config))).data;
-    return { root, manifest };
-  }
-  return null;
-}
-
-/** Builtin data sets; the world's is built by the pretrain stage before any stage reads it. */
-export const BUILTIN_DATA: Record<string, (config?: C3lConfig) => Promise<{ root: string; manifest: string }>> = {
-  smoke: async () => {
-    await buildSmoke();
-    return builtinDataLocation("smoke")!;
-  },
-  world: async (config) => builtinDataLocation("world", config)!,
-};
-
-/** A world model: built here when missing (c3l eval), at once when the pretrain stage built it. */
-async function worldModel(name: string, world: WorldConfig): Promise<string> {
-  const dir = worldDir(world);
-  if (!worldMatches(readWorldMarker(dir), world)) await buildWorld(world, { onLine: (line) => process.stderr.write(`world: ${line}\n`) });
-  return worldPaths(dir).models[name]!;
-}
-
-export const BUILTIN_MODELS: Record<string, (config?: C3lConfig) => Promise<string>> = {
-  "smoke-llava": async () => join(await buildSmoke(), "model"),
-  "world-generator": (config) => worldModel("world-generator", worldOf(config)),
-  "world-align": (config) => worldModel("world-align", worldOf(config)),
-};
-
-export function builtinName(value: string): string | null {
-  return value.startsWith("builtin:") ? value.slice("builtin:".length) : null;
 }
 
 /** A map of evaluate.benchmarks with world builtins resolved, and the options they need unless the config sets them. */

@@ -16,7 +16,7 @@ import { createRun, openRun, type RunFolder } from "../runs/run-folder.js";
 import type { RunSummary } from "../runs/summary.js";
 import type { WorkerOptions } from "../worker/index.js";
 import type { HelloReply } from "../protocol/index.js";
-import { BUILTIN_DATA, builtinName } from "./builtins.js";
+import { builtinDataLocation, builtinName } from "./builtins.js";
 import { resolveImages, type DataSource } from "./inputs.js";
 import { resolveModelDir } from "./model-dir.js";
 import { checkFinishedStages, runSetupStages, runStages, setupSpecs } from "./runner.js";
@@ -47,16 +47,34 @@ interface Assets {
   targetModelDir: string;
 }
 
-async function resolveAssets(config: C3lConfig): Promise<Assets> {
+/** The config's data and models as files; builtins were built by the pretrain stage. */
+function resolveAssets(config: C3lConfig): Assets {
   const dataBuiltin = builtinName(config.data.root);
   const source: DataSource = dataBuiltin
-    ? { ...(await BUILTIN_DATA[dataBuiltin]!(config)), images: null, limit: config.data.limit }
+    ? { ...builtinDataLocation(dataBuiltin, config)!, images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
-  const modelDir = await resolveModelDir(config.generator.model_dir, "generator.model_dir", config);
-  // The target is also needed untuned when evaluate.model is "target" (its start, measured alone).
-  const target = config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
-  const targetModelDir = target ? await resolveModelDir(target, "finetune.model_dir", config) : modelDir;
+  const modelDir = resolveModelDir(config.generator.model_dir, "generator.model_dir", config);
+  const target = targetModel(config);
+  const targetModelDir = target ? resolveModelDir(target, "finetune.model_dir", config) : modelDir;
   return { source, modelDir, targetModelDir };
+}
+
+/** finetune's target, when the run needs it: also untuned when evaluate.model is "target" (its start, measured alone). */
+function targetModel(config: C3lConfig): string | null {
+  return config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
+}
+
+/**
+ * What a run whose setup stages build its builtins can check before its folder exists: the data and
+ * models that are not builtins. Unusable ones stop it here (exit 4), leaving no run behind.
+ */
+async function checkOwnInputs(config: C3lConfig): Promise<void> {
+  for (const [value, key] of [[config.generator.model_dir, "generator.model_dir"], [targetModel(config), "finetune.model_dir"]] as const) {
+    if (value && builtinName(value) === null) resolveModelDir(value, key, config);
+  }
+  if (builtinName(config.data.root) === null) {
+    await resolveImages({ root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit });
+  }
 }
 
 function inputSpecs(assets: Assets): Record<string, InputSpec> {
@@ -73,21 +91,22 @@ export async function startRun(configFile: string, overrides: string[], name: st
   const config = resolved.config;
   const manifestFor = (specs: Record<string, InputSpec>) => buildManifest({ argv: options.argv, config: JSON.parse(configToJson(config)), seed: config.seed, device: config.generator.device, inputs: specs });
   const create = (specs: Record<string, InputSpec>) => createRun(config.runs_dir, { name, configYaml: configToYaml(config), configJson: JSON.parse(configToJson(config)), manifest: manifestFor(specs) });
-  // A run whose inputs a setup stage builds (the world's) gets its folder and workers first.
+  // A run whose inputs a setup stage builds (builtins) gets its folder and workers first; the rest of its inputs are checked before.
+  if (setupSpecs(config).length > 0) await checkOwnInputs(config);
   const early = setupSpecs(config).length > 0 ? create({}) : null;
   if (early) {
     writeJsonAtomic(join(early.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
     options.log(`run ${early.id} in ${early.dir}`);
     const pool = await setUp(early, config, options);
     const { assets, inputs } = await orStop(early, pool, async () => {
-      const assets = await resolveAssets(config);
+      const assets = resolveAssets(config);
       const inputs = await resolveImages(assets.source);
       recordInputs(early, inputSpecs(assets));
       return { assets, inputs };
     });
     return { run: early, summary: await execute(early, config, assets, inputs, options, pool) };
   }
-  const assets = await resolveAssets(config);
+  const assets = resolveAssets(config);
   const inputs = await resolveImages(assets.source); // whole-input problems stop here, before any run exists
   const run = create(inputSpecs(assets));
   writeJsonAtomic(join(run.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
@@ -105,7 +124,7 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   const changes = [...handEdits(run, config), ...configChanges(run, config)];
   // Continues a killed build; with changes and no --force the refusal below comes first.
   const pool = setupSpecs(config).length > 0 && (changes.length === 0 || force) ? await setUp(run, config, options) : null;
-  const assets = await orStop(run, pool, () => resolveAssets(config));
+  const assets = await orStop(run, pool, async () => resolveAssets(config));
   const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
   // Killed inside pretrain: the inputs did not exist when the run began, so they are recorded now.
   if (Object.keys(run.manifest().inputs).length === 0) recordInputs(run, inputSpecs(assets));

@@ -5,6 +5,7 @@
 // dies inside load_model is restarted and the load tried again, up to `maxAttempts` times.
 // A WorkerPool (pool.ts) runs several sessions side by side.
 import { BatchFailedError, WorkerClosedError } from "./errors.js";
+import type { RequestOptions } from "./connection.js";
 import type { WorkerLike } from "./link.js";
 import { attemptFailed, failureKind } from "./retry.js";
 import { Worker, type WorkerOptions } from "./worker.js";
@@ -138,10 +139,10 @@ export class WorkerSession {
     this.pristine = false;
   }
 
-  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number): Promise<Replies[K]> {
+  request<K extends MessageType>(type: K, content: Requests[K], timeoutMs?: number, options?: RequestOptions): Promise<Replies[K]> {
     if (!this.worker) throw new Error("the worker session is not started");
     if (type !== "load_model") this.pristine = false;
-    return this.worker.request(type, content, timeoutMs);
+    return this.worker.request(type, content, timeoutMs, options);
   }
 
   /**

@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, test } from "@jest/globals";
 import { execa } from "execa";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUILTIN_MODELS } from "../../orchestrator/pipeline/builtins.js";
 import { PROJECT_ROOT } from "../../orchestrator/worker/python.js";
 import { MMBENCH_HEADER, tempDir, writeJsonl, writeTsv } from "./fixtures.js";
+import { builtSmoke } from "../worker/helpers.js";
 
 const BUILT = join(PROJECT_ROOT, "dist", "cli", "eval-model.js");
 const SMOKE = join(PROJECT_ROOT, ".cache", "builtin", "smoke");
@@ -77,7 +77,7 @@ describe("c3l eval <model-dir>", () => {
   let first: Awaited<ReturnType<typeof c3l>>;
 
   beforeAll(async () => {
-    await BUILTIN_MODELS["smoke-llava"]!();
+    await builtSmoke();
     const truth = readFileSync(join(SMOKE, "truth.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Truth);
     benches = writeBenchmarks(dir, truth);
     first = await c3l(["eval", "builtin:smoke-llava", ...benches, "--cache", cache, "--max-new-tokens", "12", "--out", join(dir, "results.json")]);

@@ -32,7 +32,7 @@ describe("c3l run on the smoke config", () => {
   test("every stage finishes and the final dataset is LLaVA conversation JSON", () => {
     const summary = JSON.parse(readFileSync(join(baseline, "summary.json"), "utf8"));
     expect(summary.status).toBe("done");
-    expect(Object.keys(summary.stages)).toEqual(["r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter"]);
+    expect(Object.keys(summary.stages)).toEqual(["pretrain", "r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter"]);
     expect(summary.final.size).toBeGreaterThan(0);
     const dataset = JSON.parse(readFileSync(join(baseline, "final", "dataset.json"), "utf8")) as { id: string; image: string; conversations: { from: string; value: string }[] }[];
     expect(dataset.reduce((n, r) => n + r.conversations.length / 2, 0)).toBe(summary.final.size);

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { join } from "node:path";
 import { resolveConfig } from "../../orchestrator/config/index.js";
-import { resolveBenchmarks, usesWorld, worldDir } from "../../orchestrator/pipeline/builtins.js";
+import { configNeeds, resolveBenchmarks, worldDir } from "../../orchestrator/pipeline/builtins.js";
 import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
 import { CI_WORLD } from "./world-ci.js";
 
@@ -20,7 +20,7 @@ describe("builtin:world-* benchmarks", () => {
   test("the quickstart evaluates POPE, SEED-Bench and MMBench of its world", () => {
     const c = config();
     expect(c.evaluate.benchmarks).toEqual({ pope: "builtin:world-pope", seed: "builtin:world-seed", mmbench: "builtin:world-mmbench" });
-    expect(usesWorld(config(["finetune.enabled=false", "data.root=builtin:smoke", "generator.model_dir=builtin:smoke-llava", "evaluate.benchmarks={mmbench: builtin:world-mmbench}"]))).toBe(true);
+    expect(configNeeds(config(["finetune.enabled=false", "data.root=builtin:smoke", "generator.model_dir=builtin:smoke-llava", "evaluate.benchmarks={mmbench: builtin:world-mmbench}"])).world).toBe(true);
   });
 
   test("builtin:world-mmbench is the world's MMBench TSV, scored by likelihood with CircularEval (the evaluator's default mode), images inline", () => {

@@ -2,7 +2,11 @@ import { execa } from "execa";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultConfig } from "../../orchestrator/config/index.js";
+import { buildBuiltins } from "../../orchestrator/pipeline/builtins.js";
 import { PROJECT_ROOT, workerPython } from "../../orchestrator/worker/index.js";
+import { sessionOptions } from "../../orchestrator/worker/from-config.js";
+import { WorkerSession } from "../../orchestrator/worker/session.js";
 import sharp from "sharp";
 
 export const FIXTURES = join(PROJECT_ROOT, "test", "fixtures");
@@ -42,6 +46,17 @@ export async function tinyModel(): Promise<string> {
     await execa(workerPython(), ["-m", "c3l_worker.tiny_llava", "--out", dir], { env: { HF_HUB_OFFLINE: "1", OMP_NUM_THREADS: "1" } });
   }
   return dir;
+}
+
+/** Builds builtin:smoke (once; later calls find it built) on a worker of its own; returns its folder. */
+export async function builtSmoke(): Promise<string> {
+  const session = new WorkerSession(sessionOptions(defaultConfig(), join(tmpdir(), `c3l-smoke-build-${process.pid}.log`), () => {}));
+  await session.start();
+  try {
+    return (await buildBuiltins({ smoke: true, world: false }, defaultConfig().world, session)).smoke!.dir;
+  } finally {
+    await session.stop();
+  }
 }
 
 /** Runs `fn` and returns what it threw (fails the test if it did not throw) and how long it took. */

@@ -1,6 +1,6 @@
 // grade: when the images have ground truth (the embedded world's truth.jsonl beside its manifest),
 // every pair of these sets is labelled grounded / hallucinated / malformed by the world's grader
-// (python -m c3l_worker.world grade): the base generation (r0-generate scored by r0-score; with
+// (the worker's grade_pairs operation): the base generation (r0-generate scored by r0-score; with
 // rounds 0, regenerate — the base generator's own output), the regeneration after contrastive
 // training, the final dataset, and (rounds > 0) filter_only: the base generation put through the
 // same final filter (budget, ranking, family balance), the I2C-filter-alone reference on the same
@@ -8,10 +8,9 @@
 // `grade.<set>.*` metrics in summary.json.
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
 import type { C3lConfig } from "../../config/index.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../runs/atomic.js";
-import { workerPython } from "../../worker/index.js";
+import type { GradePairsReply } from "../../protocol/index.js";
 import { builtinName, worldDir, worldPaths } from "../builtins.js";
 import { readSamples, type StageContext, type StageOutcome } from "../context.js";
 import type { ScoredPair } from "../select.js";
@@ -55,25 +54,13 @@ function setPairs(ctx: StageContext, set: GradeSet): { id: string; image_id: str
   return pairs.map((r) => ({ id: r.id, image_id: r.image_id, question: r.question, answer: r.answer, i2c: r.i2c ?? null }));
 }
 
-/** What the grader prints for a file of pairs. */
-export interface GradeResult {
-  pairs: number;
-  grounded_share: number | null;
-  hallucinated_share: number | null;
-  malformed_share: number | null;
-  by_family: Record<string, { pairs: number; grounded: number; hallucinated: number; malformed: number }>;
-  auroc_i2c: number | null;
-}
+/** The grader's verdict on one file of pairs (the worker's grade_pairs reply). */
+export type GradeResult = GradePairsReply;
 
-export async function runGrader(truth: string, pairsFile: string, labelsFile: string): Promise<GradeResult> {
-  const args = ["-m", "c3l_worker.world", "grade", "--truth", truth, "--pairs", pairsFile, "--labels", labelsFile];
-  const r = await execa(workerPython(), args, { reject: false, env: { OMP_NUM_THREADS: "1" } });
-  if (r.exitCode !== 0) throw new Error(`the world grader failed on ${pairsFile} (exit ${r.exitCode ?? r.signal}):\n${r.stderr.split("\n").slice(-10).join("\n")}`);
-  try {
-    return JSON.parse(r.stdout) as GradeResult;
-  } catch {
-    throw new Error(`the world grader printed no JSON for ${pairsFile}: ${r.stdout.slice(0, 300)}`);
-  }
+/** Grades a file of pairs against the truth on the stage's worker (restarted and asked again if it dies). */
+function grade(ctx: StageContext, truth: string, pairsFile: string, labelsFile: string): Promise<GradeResult> {
+  return ctx.session.retryingDeadWorkers(`${ctx.stage}: grading ${pairsFile}`, () =>
+    ctx.session.request("grade_pairs", { truth_file: truth, pairs_file: pairsFile, labels_file: labelsFile }));
 }
 
 /** `grade.<set>.<metric>` and `grade.<set>.<family>.grounded_share`, numbers only. */
@@ -103,7 +90,7 @@ export async function runGrade(ctx: StageContext): Promise<StageOutcome> {
     const pairs = setPairs(ctx, set);
     const pairsFile = join(dir, `${set.name}.pairs.jsonl`);
     writeFileAtomic(pairsFile, pairs.map((p) => JSON.stringify(p) + "\n").join(""));
-    const result = await runGrader(truth, pairsFile, join(dir, `${set.name}.labels.jsonl`));
+    const result = await grade(ctx, truth, pairsFile, join(dir, `${set.name}.labels.jsonl`));
     let unparsed: number | null = null;
     if (set.generated) {
       const generated = [...readSamples<GeneratedRecord>(ctx, set.generated).values()];
