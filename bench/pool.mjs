@@ -15,11 +15,11 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { resolveConfig } from "../dist/config/index.js";
-import { BUILTIN_DATA, BUILTIN_MODELS } from "../dist/pipeline/builtins.js";
+import { buildBuiltins, builtinDataLocation, builtinModelDir } from "../dist/pipeline/builtins.js";
 import { resolveImages } from "../dist/pipeline/inputs.js";
 import { chunk, chunkSeed, renderPrompt, seededIndex } from "../dist/pipeline/seeded.js";
-import { poolFromConfig } from "../dist/pipeline/pool-config.js";
-import { GENERATOR_ID } from "../dist/pipeline/session.js";
+import { poolFromConfig, sessionOptions } from "../dist/worker/from-config.js";
+import { MODEL_ID, WorkerSession } from "../dist/worker/session.js";
 import { decodeFrame, encodeMessage, PROTOCOL_VERSION } from "../dist/protocol/index.js";
 
 const { values: args } = parseArgs({
@@ -44,8 +44,12 @@ function configFor(workers) {
 }
 
 const base = configFor(1);
-const data = await BUILTIN_DATA.smoke(base);
-const modelDir = await BUILTIN_MODELS["smoke-llava"](base);
+const builder = new WorkerSession(sessionOptions(base, join(tmpdir(), `c3l-bench-build-${process.pid}.log`), () => {}));
+await builder.start();
+await buildBuiltins({ smoke: true, world: false }, base.world, builder); // found at once when built
+await builder.stop();
+const data = builtinDataLocation("smoke");
+const modelDir = builtinModelDir("smoke-llava");
 const { images: smoke } = await resolveImages({ ...data, images: null, limit: null });
 const images = Array.from({ length: repeat }, (_, r) => smoke.map((im) => ({ ...im, id: `${im.id}~${r}` }))).flat();
 
@@ -54,7 +58,7 @@ function generateTasks(config) {
   return chunk(images, g.batch_size).map((batch, index) => ({
     what: `generate chunk ${index}`, type: "generate", items: batch.length,
     content: {
-      model_id: GENERATOR_ID, batch_size: batch.length, max_new_tokens: g.max_new_tokens, do_sample: g.do_sample,
+      model_id: MODEL_ID, batch_size: batch.length, max_new_tokens: g.max_new_tokens, do_sample: g.do_sample,
       temperature: g.temperature, top_p: g.top_p, stop: g.stop, seed: chunkSeed(config.seed, "bench", index),
       items: batch.map((im) => ({ id: im.id, image_path: im.path, prompt: renderPrompt(g.prompts[seededIndex(config.seed, im.id, g.prompts.length)], g.k) })),
     },
@@ -79,7 +83,7 @@ function scoreTasks(config, generated) {
   const s = config.scoring;
   return chunks.map((c, index) => ({
     what: `score chunk ${index}`, type: "score", items: c.length,
-    content: { model_id: GENERATOR_ID, items: c, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: c.length },
+    content: { model_id: MODEL_ID, items: c, estimator: s.estimator, withhold: s.withhold, span: s.span, batch_size: c.length },
   }));
 }
 

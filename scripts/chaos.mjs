@@ -10,7 +10,7 @@
 //
 // Kill points: seeded uniform times over the reference run (seed printed; `--seed` replays). A time
 // is placed on the reference's stage timeline (segment = startup or a stage) after the segment's
-// last progress line before it (a world builder step, a progress bar), and fired in the chaos run
+// last progress line before it (a world build step, a progress bar), and fired in the chaos run
 // that long after the chaos run prints the same progress in the same segment (before any progress
 // line: that long after entering the segment, less what an earlier attempt spent there), or at once
 // when the chaos run is already past it (past the next progress line, the stage's done line, or
@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "c3l.js");
 
-/** Stages whose work runs on the worker (pretrain runs the world builder, not the worker). */
+/** Stages whose work worker kills aim at (pretrain builds on the worker too, but a kill there costs a rebuild, not a resume test of the stages). */
 const WORKER_STAGE = /^(?:r\d+-)?(?:generate|score|contrast)$|^(?:regenerate|rescore|finetune|evaluate)$/;
 /** How long a worker kill waits for the worker to be busy (state R) before killing it anyway. */
 const BUSY_WAIT_MS = 2000;
@@ -109,7 +109,7 @@ function processTable() {
   return table;
 }
 
-/** The live `python -m c3l_worker` processes below `root` (not the world or smoke builders). */
+/** The live `python -m c3l_worker` processes below `root` (they also build the world and smoke sets, in pretrain). */
 function workersOf(root) {
   const table = processTable();
   const below = new Set([root]);
@@ -181,7 +181,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const PRETRAIN_PHASES = ["ground", "align", "generator"];
 
-/** A progress line's stage and position: the world builder's `phase: step N/T`, a stage's progress bar `N/T`. */
+/** A progress line's stage and position: the world build's `phase: step N/T`, a stage's progress bar `N/T`. */
 function progressOf(line) {
   const world = /^pretrain: (ground|align|generator): step (\d+)\//.exec(line);
   if (world) return { name: "pretrain", value: PRETRAIN_PHASES.indexOf(world[1]) * 1e6 + Number(world[2]) };
@@ -610,7 +610,7 @@ function readReference(work) {
   const file = join(work, "reference.json");
   if (!existsSync(file)) usage(`--reference ${work}: no reference.json there (a work folder kept by --keep holds one)`);
   const saved = readJson(file);
-  // A reference.json without progress points: the world builder's lines from the run's events.jsonl.
+  // A reference.json without progress points: the world build's lines from the run's events.jsonl.
   const pre = saved.segs.find((s) => s.name === "pretrain");
   if (pre && !pre.progress) {
     const events = readFileSync(join(saved.refRun, "events.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));

@@ -1,5 +1,9 @@
 // The ONE config schema: every key with its type, default, constraints and meaning. Defaults,
 // validation, `c3l config`, configs/default.yaml and docs/CONFIG.md are all derived from it.
+import { SCHEMA as PROTOCOL, type ScoreRequest } from "../protocol/generated.js";
+
+/** The score request's fields: the scorer's options are the worker's, declared in the protocol. */
+const SCORE_REQUEST = PROTOCOL.messages.score.request;
 
 interface Documented {
   /** What the key means, for docs/CONFIG.md and configs/default.yaml (one or two sentences). */
@@ -220,9 +224,10 @@ export const SCHEMA = {
     type: "section",
     doc: "The content relevance module: S(A|V), S(A) and S(I2C) for every pair.",
     fields: {
-      estimator: { type: "enum", values: ["kl", "logratio", "logratio_minlogp"], default: "kl", doc: "kl: mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t); logratio_minlogp (beyond the paper): logratio plus min over answer tokens of log p(a_t|I,Q,a<t), which also penalises the one improbable word of an otherwise fluent hallucinated answer." },
-      withhold: { type: "enum", values: ["drop", "blank", "mask"], default: "drop", doc: "How the image is withheld for S(A): drop the image tokens, a blank mean-colour image, or image tokens masked out of attention." },
-      span: { type: "enum", values: ["answer", "qa"], default: "answer", doc: "Tokens scored: the answer, or question and answer." },
+      // The estimators are the worker's: listed and documented once, in the protocol (proto/schema.json).
+      estimator: { type: "enum", values: SCORE_REQUEST.estimator.enum, default: "kl", doc: SCORE_REQUEST.estimator.doc },
+      withhold: { type: "enum", values: SCORE_REQUEST.withhold.enum, default: "drop", doc: "How the image is withheld for S(A): drop the image tokens, a blank mean-colour image, or image tokens masked out of attention." },
+      span: { type: "enum", values: SCORE_REQUEST.span.enum, default: "answer", doc: "Tokens scored: the answer, or question and answer." },
       batch_size: { type: "int", default: 8, min: 1, doc: "Pairs per score request." },
     },
   },
@@ -394,7 +399,7 @@ export interface C3lConfig {
     batch_size: number;
   };
   format: { preset: "none" | "world"; families: { name: string; question: string; answer: string | null }[]; unmatched: "malformed" | "other" };
-  scoring: { estimator: "kl" | "logratio" | "logratio_minlogp"; withhold: "drop" | "blank" | "mask"; span: "answer" | "qa"; batch_size: number };
+  scoring: { estimator: NonNullable<ScoreRequest["estimator"]>; withhold: NonNullable<ScoreRequest["withhold"]>; span: NonNullable<ScoreRequest["span"]>; batch_size: number };
   selection: { neg_quantile: number; in_batch_negatives: boolean; rank_within: "all" | "family" };
   contrast: Flat<{
     form: "infonce_hidden" | "infonce_loglik" | "preference" | "none";
@@ -416,7 +421,7 @@ export interface C3lConfig {
   runs_dir: string;
 }
 
-/** The world section: passed as-is to the world builder (python -m c3l_worker.world build --params). */
+/** The world section: passed as-is to the worker's build_world operation (its params). */
 export interface WorldConfig {
   seed: number;
   pool_images: number;
