@@ -52,6 +52,11 @@ function compile(pattern: string, where: string, slots: Record<string, string> =
   }
 }
 
+/** The names of the world's question families, in format.json's order (count, colour, …). */
+export function worldFamilyNames(): string[] {
+  return worldFamilies().families.map((f) => f.name);
+}
+
 /** The world's families from format.json (one source with the world's grader). */
 function worldFamilies(): { families: FamilyPatterns[]; normalise: string } {
   const spec = JSON.parse(readFileSync(WORLD_FORMAT_FILE, "utf8")) as {

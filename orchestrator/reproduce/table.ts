@@ -1,5 +1,6 @@
 // The miniature paper table: per arm, mean ± sd over seeds of each column's metric (from each run's
 // summary.json metrics), as JSON, Markdown and a self-contained HTML page.
+import { worldFamilyNames } from "../pipeline/pair-format.js";
 import { escapeHtml } from "../render/html.js";
 import { renderMarkdown, type Align } from "../render/table.js";
 import { barChartSvg } from "../report/svg.js";
@@ -13,7 +14,6 @@ export interface TableColumn {
   digits: number;
 }
 
-const FAMILIES = ["count", "colour", "existence", "position"] as const;
 
 export const COLUMNS: TableColumn[] = [
   { key: "grade.final.pairs", title: "final pairs", scale: 1, digits: 0 },
@@ -22,7 +22,7 @@ export const COLUMNS: TableColumn[] = [
   { key: "grade.regenerate.malformed_share", title: "malformed % (after contrast)", scale: 100, digits: 1 },
   { key: "grade.filter_only.grounded_share", title: "grounded % (filter only, same run)", scale: 100, digits: 1 },
   { key: "grade.final.grounded_share", title: "grounded % (final data)", scale: 100, digits: 1 },
-  ...FAMILIES.map((f) => ({ key: `grade.final.${f}.grounded_share`, title: `${f} grounded %`, scale: 100, digits: 1 })),
+  ...worldFamilyNames().map((f) => ({ key: `grade.final.${f}.grounded_share`, title: `${f} grounded %`, scale: 100, digits: 1 })),
   { key: "grade.final.malformed_share", title: "malformed %", scale: 100, digits: 1 },
   { key: "grade.base.auroc_i2c", title: "I2C AUROC (base generation)", scale: 1, digits: 3 },
   { key: "pope.accuracy", title: "POPE accuracy (tuned target)", scale: 1, digits: 1 },
