@@ -122,26 +122,36 @@ export async function resumeRun(ref: string, runsDir: string | null, force: bool
   repairBookkeeping(run, options.log);
   const redo = options.redo ? stagesFrom(run, config, options.redo) : null; // a bad --redo is refused before anything runs
   const changes = [...handEdits(run, config), ...configChanges(run, config)];
-  // Continues a killed build; with changes and no --force the refusal below comes first.
-  const pool = setupSpecs(config).length > 0 && (changes.length === 0 || force) ? await setUp(run, config, options) : null;
-  const assets = await orStop(run, pool, async () => resolveAssets(config));
-  const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
-  // Killed inside pretrain: the inputs did not exist when the run began, so they are recorded now.
-  if (Object.keys(run.manifest().inputs).length === 0) recordInputs(run, inputSpecs(assets));
-  changes.push(...diffInputs(run.manifest().inputs, now).map((line) => `input ${line}`));
+  if (!force) refuseChanges(run, changes); // before any worker starts
+  checkFinishedStages(run, config, redo?.map((s) => s.name) ?? []); // so is a damaged finished stage (one --redo runs again aside)
+  const pool = setupSpecs(config).length > 0 ? await setUp(run, config, options) : null; // continues a killed build
+  const assets = await orStop(run, pool, async () => {
+    const assets = resolveAssets(config);
+    const now = Object.fromEntries(Object.entries(inputSpecs(assets)).map(([k, spec]) => [k, hashInput(spec)]));
+    // Killed inside pretrain: the inputs did not exist when the run began, so they are recorded now.
+    if (Object.keys(run.manifest().inputs).length === 0) recordInputs(run, inputSpecs(assets));
+    changes.push(...diffInputs(run.manifest().inputs, now).map((line) => `input ${line}`));
+    if (!force) refuseChanges(run, changes);
+    return assets;
+  });
   if (changes.length > 0) {
     const list = changes.map((c) => `  ${c}`).join("\n");
-    if (!force) throw new RunArgumentError(`run ${run.id} cannot resume: its inputs or config changed since it began:\n${list}\n(--force resumes anyway, with the run's own config)`);
     options.log(`resuming ${run.id} despite changes (--force):\n${list}`);
     run.events.append({ type: "warning", message: "resumed with --force despite changes", changes });
   }
   const inputs = await orStop(run, pool, async () => {
     if (redo) forgetStages(run, redo, options.log); // after the refusals above: nothing is deleted for a resume that does not happen
-    checkFinishedStages(run, config); // before any stage runs: a damaged finished stage stops the resume here
     return resolveImages(assets.source);
   });
   options.log(`resuming run ${run.id}`);
   return { run, summary: await execute(run, config, assets, inputs, options, pool) };
+}
+
+/** Refuses to resume a run whose inputs or config changed since it began (--force resumes anyway). */
+function refuseChanges(run: RunFolder, changes: string[]): void {
+  if (changes.length === 0) return;
+  const list = changes.map((c) => `  ${c}`).join("\n");
+  throw new RunArgumentError(`run ${run.id} cannot resume: its inputs or config changed since it began:\n${list}\n(--force resumes anyway, with the run's own config)`);
 }
 
 /** config.json, the config the run was created with; a damaged one is re-derived from config.yaml (the same config as YAML). */

@@ -102,11 +102,11 @@ async function runSpecs(specs: StageSpec[], options: RunnerOptions, inputs: RunI
 /**
  * A finished stage is trusted only while its outputs are as it left them: a truncated or edited file
  * would silently feed later stages less (a torn JSONL line is dropped when read). Stops the run
- * naming every damaged file and the way out.
+ * naming every damaged file and the way out; `except`: stages about to run again (--redo).
  */
-export function checkFinishedStages(run: RunFolder, config: C3lConfig): void {
+export function checkFinishedStages(run: RunFolder, config: C3lConfig, except: readonly string[] = []): void {
   for (const spec of stageSpecs(config)) {
-    if (run.readState(spec.name)?.status !== "done") continue;
+    if (except.includes(spec.name) || run.readState(spec.name)?.status !== "done") continue;
     const problems = run.checkOutputs(spec.name);
     if (problems.length === 0) continue;
     throw new RunDamagedError(
