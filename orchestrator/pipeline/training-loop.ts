@@ -3,14 +3,16 @@
 // optimizer steps, exact resume from the last checkpoint (same data order and RNG) after a kill or
 // a dead worker, micro-batches given up after worker.max_attempts, and the export of the result.
 // A worker that dies while the stage loads its model, restores its checkpoint or writes the
-// export is restarted and the restore (then the export) retried; a damaged checkpoint (a file that fails its recorded size or digest) is set
-// aside with a warning and the one before it used; a checkpoint save that fails with an answer
-// (a full disk) stops the stage, which resumes from the last good checkpoint once space returns.
+// export is restarted and the restore (then the export) retried. The worker picks the newest
+// checkpoint of the stage's folder (it alone knows the folder's layout) and sets a damaged one aside
+// (a file that fails its recorded size or digest): the stage warns and asks again, for the one
+// before. A checkpoint save that fails with an answer (a full disk) stops the stage, which resumes
+// from the last good checkpoint once space returns.
 // With distributed.nproc_per_node × nnodes > 1 it trains in a worker of its own under torchrun
 // (worker/distributed.ts); the ranks shard each micro-batch, so the steps are the same.
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Requests, TrainExample } from "../protocol/index.js";
+import type { Replies, Requests, TrainExample } from "../protocol/index.js";
 import type { TrainingConfig } from "../config/schema.js";
 import { WorkerReplyError } from "../worker/errors.js";
 import { startDistributedSession, trainsDistributed } from "../worker/distributed.js";
@@ -32,22 +34,8 @@ export interface StepRecord {
   failed: string | null; // why this micro-batch was given up, or null
 }
 
-/** The newest complete checkpoint folder (its checkpoint.json is written last), or null. */
-export function latestCheckpoint(dir: string): string | null {
-  if (!existsSync(dir)) return null;
-  const steps = readdirSync(dir).filter((name) => /^step-\d{8}$/.test(name) && existsSync(join(dir, name, "checkpoint.json"))).sort();
-  return steps.length ? join(dir, steps[steps.length - 1]!) : null;
-}
-
-/** Renames a damaged checkpoint to `<name>.damaged` (kept to look at, never loaded again); returns the new path. */
-export function setAsideCheckpoint(path: string): string {
-  const aside = `${path}.damaged`;
-  rmSync(aside, { recursive: true, force: true }); // an older damaged copy of the same step
-  renameSync(path, aside);
-  return aside;
-}
-
-/** The worker's reply class for a checkpoint whose files fail their recorded sizes or digests, or cannot be read. */
+/** The worker's reply class for a checkpoint whose files fail their recorded sizes or digests, or cannot be read;
+ * its message ends naming where the worker set it aside. */
 const DAMAGED = "CheckpointDamagedError";
 
 /** The loss settings of setup_training (form, tau, …): what differs between training stages. */
@@ -110,21 +98,21 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
   const restore = () => session.retryingDeadWorkers(`${ctx.stage}: restoring the trainer`, async (): Promise<number> => {
     for (;;) {
       await session.reloadModel(options.startModelDir); // a no-op right after a restart reloaded it
-      const latest = latestCheckpoint(checkpoints);
-      if (!latest) {
+      let loaded: Replies["load_checkpoint"];
+      try {
+        loaded = await session.request("load_checkpoint", { model_id: MODEL_ID, dir: checkpoints });
+      } catch (err) {
+        if (!(err instanceof WorkerReplyError && err.errorName === DAMAGED)) throw err;
+        ctx.log(`${ctx.stage}: warning: ${err.errorMessage}; continuing from the checkpoint before it`);
+        ctx.run.events.append({ type: "warning", stage: ctx.stage, message: `damaged checkpoint set aside: ${err.errorMessage}` });
+        continue;
+      }
+      if (loaded.path === null) {
         await session.request("setup_training", setup);
         return 0;
       }
-      try {
-        const loaded = await session.request("load_checkpoint", { model_id: MODEL_ID, path: latest });
-        ctx.log(`${ctx.stage}: continuing from ${latest}`);
-        return (loaded.data_position as { micro: number }).micro;
-      } catch (err) {
-        if (!(err instanceof WorkerReplyError && err.errorName === DAMAGED)) throw err;
-        const aside = setAsideCheckpoint(latest);
-        ctx.log(`${ctx.stage}: warning: ${err.errorMessage}; set aside as ${aside}; continuing from the checkpoint before it`);
-        ctx.run.events.append({ type: "warning", stage: ctx.stage, message: `damaged checkpoint set aside: ${err.errorMessage}` });
-      }
+      ctx.log(`${ctx.stage}: continuing from ${loaded.path}`);
+      return (loaded.data_position as { micro: number }).micro;
     }
   });
 

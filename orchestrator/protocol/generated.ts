@@ -769,19 +769,33 @@ export const SCHEMA = {
       }
     },
     "load_checkpoint": {
-      "doc": "Restores a checkpoint into a model loaded from the same base directory: training settings, weights, optimizer, scheduler and RNG states. Never unpickles arbitrary objects.",
+      "doc": "Restores a checkpoint into a model loaded from the same base directory: training settings, weights, optimizer, scheduler and RNG states. Never unpickles arbitrary objects. The request names exactly one of path and dir.",
       "request": {
         "model_id": {
           "type": "str"
         },
         "path": {
           "type": "str",
-          "path": true
+          "path": true,
+          "optional": true,
+          "doc": "a checkpoint folder (DIR/step-NNNNNNNN) to restore"
+        },
+        "dir": {
+          "type": "str",
+          "path": true,
+          "optional": true,
+          "doc": "since 1.3: a checkpoints folder (save_checkpoint's dir); the newest complete checkpoint in it is restored, and a damaged one is renamed to <name>.damaged and answered with CheckpointDamagedError naming that path, so asking again restores the one before it"
         }
       },
       "reply": {
+        "path": {
+          "type": "str",
+          "nullable": true,
+          "doc": "since 1.3: the checkpoint restored; null when dir holds none (nothing was restored: set up a fresh trainer)"
+        },
         "step": {
-          "type": "int"
+          "type": "int",
+          "doc": "0 when nothing was restored"
         },
         "data_position": {
           "type": "any",
@@ -1253,13 +1267,19 @@ export interface SaveCheckpointReply {
   seconds: number;
 }
 
-/** Restores a checkpoint into a model loaded from the same base directory: training settings, weights, optimizer, scheduler and RNG states. Never unpickles arbitrary objects. */
+/** Restores a checkpoint into a model loaded from the same base directory: training settings, weights, optimizer, scheduler and RNG states. Never unpickles arbitrary objects. The request names exactly one of path and dir. */
 export interface LoadCheckpointRequest {
   model_id: string;
-  path: string;
+  /** a checkpoint folder (DIR/step-NNNNNNNN) to restore */
+  path?: string;
+  /** since 1.3: a checkpoints folder (save_checkpoint's dir); the newest complete checkpoint in it is restored, and a damaged one is renamed to <name>.damaged and answered with CheckpointDamagedError naming that path, so asking again restores the one before it */
+  dir?: string;
 }
 
 export interface LoadCheckpointReply {
+  /** since 1.3: the checkpoint restored; null when dir holds none (nothing was restored: set up a fresh trainer) */
+  path: string | null;
+  /** 0 when nothing was restored */
   step: number;
   data_position: unknown | null;
 }

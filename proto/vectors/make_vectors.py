@@ -83,7 +83,12 @@ VALID = [
         "path": "/runs/r1/checkpoints/contrast/step-00000050", "step": 50, "seconds": 0.75})),
     ("load_checkpoint_request", "request", req("load_checkpoint", {
         "model_id": "generator", "path": "/runs/r1/checkpoints/contrast/step-00000050"})),
-    ("load_checkpoint_reply_without_data_position", "reply", rep("load_checkpoint", {"step": 50, "data_position": None})),
+    ("load_checkpoint_reply_without_data_position", "reply", rep("load_checkpoint", {
+        "path": "/runs/r1/checkpoints/contrast/step-00000050", "step": 50, "data_position": None})),
+    # 1.3: the newest checkpoint of a folder, chosen by the worker; null path when there is none.
+    ("load_checkpoint_request_with_dir", "request", req("load_checkpoint", {
+        "model_id": "generator", "dir": "/runs/r1/checkpoints/contrast"}, version="1.3")),
+    ("load_checkpoint_reply_nothing_to_restore", "reply", rep("load_checkpoint", {"path": None, "step": 0, "data_position": None})),
     ("export_model_request", "request", req("export_model", {"model_id": "generator", "dir": "/runs/r1/models/r0-contrast"})),
     ("export_model_reply", "reply", rep("export_model", {"path": "/runs/r1/models/r0-contrast", "lora_merged": False})),
     ("unload_model_request", "request", req("unload_model", {"model_id": "generator"})),

@@ -267,6 +267,12 @@ def gather_to_main(value) -> list:
     return _gather(value, w) if w.distributed else [value]
 
 
+def from_main(value):
+    """Rank 0's `value` on every rank (a collective); `value` itself in one process."""
+    w = world()
+    return _broadcast(value, w) if w.distributed else value
+
+
 def agree(error: BaseException | None, values: list[float] = ()) -> list[float]:
     """A collective check point inside an op: raises `error` on the rank that had it and PeerFailed
     on every other rank when any rank failed, so no rank goes on into a collective alone.

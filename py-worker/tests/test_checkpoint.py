@@ -77,7 +77,7 @@ def test_resume_in_a_fresh_worker_continues_exactly(tiny_llava_dir, images, tmp_
 
     resumed_state = fresh_state(tiny_llava_dir)
     reply = call(resumed_state, "load_checkpoint", {"model_id": MODEL, "path": saved["path"]})
-    assert reply == {"step": saved["step"], "data_position": {"next_batch": 3, "epoch": 0}}
+    assert reply == {"path": saved["path"], "step": saved["step"], "data_position": {"next_batch": 3, "epoch": 0}}
     resumed = [step(resumed_state, batch) for batch in data[3:]]
     assert resumed == pytest.approx(uninterrupted, abs=1e-6)
     live = dict(run.models[MODEL].model.named_parameters())
@@ -256,6 +256,41 @@ def test_an_unreadable_file_without_a_recorded_digest_is_damaged_too(tiny_llava_
     (path / "model.safetensors").write_bytes((path / "model.safetensors").read_bytes()[:100])
     with pytest.raises(CheckpointDamagedError, match=f"{path / 'model.safetensors'} cannot be read"):
         HANDLERS["load_checkpoint"]({"model_id": MODEL, "path": str(path)}, fresh_state(tiny_llava_dir))
+
+
+def test_dir_restores_the_newest_checkpoint_and_sets_a_damaged_one_aside(tiny_llava_dir, images, tmp_path):
+    """load_checkpoint {dir}: the worker alone reads the folder's layout; a damaged newest checkpoint is
+    renamed <name>.damaged, named in the error, and the next request restores the one before it."""
+    ckpts = tmp_path / "ckpt"
+    empty = fresh_state(tiny_llava_dir)
+    for nothing in (ckpts, tmp_path):  # missing, and a folder without checkpoints
+        assert call(empty, "load_checkpoint", {"model_id": MODEL, "dir": str(nothing)}) == {"path": None, "step": 0, "data_position": None}
+    assert MODEL not in empty.trainers
+
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    for micro, batch in enumerate(batches(images)[:2], start=1):
+        step(state, batch)
+        call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(ckpts), "data_position": {"micro": micro}})
+    reply = call(fresh_state(tiny_llava_dir), "load_checkpoint", {"model_id": MODEL, "dir": str(ckpts)})
+    assert reply == {"path": str(ckpts / "step-00000002"), "step": 2, "data_position": {"micro": 2}}
+
+    weights = ckpts / "step-00000002" / "model.safetensors"
+    with open(weights, "r+b") as f:
+        f.truncate(weights.stat().st_size // 2)
+    fresh = fresh_state(tiny_llava_dir)
+    aside = ckpts / "step-00000002.damaged"
+    with pytest.raises(CheckpointDamagedError, match=f"{weights} has .*; set aside as {aside}$"):
+        HANDLERS["load_checkpoint"]({"model_id": MODEL, "dir": str(ckpts)}, fresh)
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000001", "step-00000002.damaged"]
+    reply = call(fresh, "load_checkpoint", {"model_id": MODEL, "dir": str(ckpts)})
+    assert reply == {"path": str(ckpts / "step-00000001"), "step": 1, "data_position": {"micro": 1}}
+
+
+@pytest.mark.parametrize("content", [{}, {"path": "/a/step-00000001", "dir": "/a"}])
+def test_load_checkpoint_takes_exactly_one_of_path_and_dir(content):
+    with pytest.raises(ValueError, match="exactly one of path .* and dir"):
+        HANDLERS["load_checkpoint"]({"model_id": MODEL, **content}, WorkerState())
 
 
 class SmallDisk:

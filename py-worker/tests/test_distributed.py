@@ -263,6 +263,16 @@ def test_a_failure_on_rank_1_is_an_error_reply_and_the_ranks_go_on(tiny_llava_di
         # a request that fails on every rank alike keeps rank 0's own error
         reply = launch.request("load_checkpoint", {"model_id": MODEL, "path": str(tmp_path / "nowhere" / "step-00000001")})
         assert (reply["header"]["status"], reply["content"]["name"]) == ("error", "CheckpointError")
+        # load_checkpoint {dir}: every rank loads the newest checkpoint; a damaged one is set aside by rank 0
+        # alone (a second rename on rank 1 would fail), and asking again restores the one before it
+        ckpts = tmp_path / "ckpt"
+        shutil.copytree(saved["path"], ckpts / "step-00000001")  # stands in for a later checkpoint
+        (ckpts / "step-00000001" / "model.safetensors").write_bytes(b"")
+        reply = launch.request("load_checkpoint", {"model_id": MODEL, "dir": str(ckpts)})
+        assert (reply["header"]["status"], reply["content"]["name"]) == ("error", "CheckpointDamagedError"), reply
+        assert reply["content"]["message"].endswith(f"; set aside as {ckpts / 'step-00000001.damaged'}")
+        assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000000", "step-00000001.damaged"]
+        assert launch.ok("load_checkpoint", {"model_id": MODEL, "dir": str(ckpts)})["path"] == saved["path"]
         launch.ok("hello", {"client": "pytest"})
 
         # The orchestrator dies (SIGKILL, no clean-up): the ranks notice and leave, then the launcher.

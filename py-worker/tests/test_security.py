@@ -298,6 +298,7 @@ def test_paths_inside_the_roots_work(alice, places):
          "negatives": []}]}, "content.batch[0].image_path"),
     ("save_checkpoint", lambda p: {"model_id": "m", "dir": str(p["outside"] / "ckpt")}, "content.dir"),
     ("load_checkpoint", lambda p: {"model_id": "m", "path": "/etc"}, "content.path"),
+    ("load_checkpoint", lambda p: {"model_id": "m", "dir": str(p["outside"] / "ckpt")}, "content.dir"),
     ("export_model", lambda p: {"model_id": "m", "dir": str(p["outside"] / "export")}, "content.dir"),
 ])
 def test_a_path_outside_the_roots_is_refused_naming_the_field_path_and_roots(alice, worker, places, msg_type, content, where):
@@ -322,7 +323,7 @@ def test_every_path_like_request_field_is_marked_in_the_schema():
     marked = {where for where, _, spec in everything if spec.get("path")}
     path_like = {where for where, name, _ in everything if name in ("path", "dir") or name.endswith(("_path", "_dir", "_file"))}
     assert marked == path_like
-    assert marked == {"load_model.model_dir", "save_checkpoint.dir", "load_checkpoint.path", "export_model.dir",
+    assert marked == {"load_model.model_dir", "save_checkpoint.dir", "load_checkpoint.path", "load_checkpoint.dir", "export_model.dir",
                       "GenerateItem.image_path", "ScoreItem.image_path", "TrainExample.image_path",
                       "build_world.out_dir", "build_smoke.out_dir",
                       "grade_pairs.truth_file", "grade_pairs.pairs_file", "grade_pairs.labels_file"}

@@ -106,7 +106,8 @@ beforeAll(async () => {
 
 describe("faults in a training stage", () => {
   test("a worker SIGKILLed inside load_model at the stage start, mid-training and inside load_checkpoint: restarted and retried each time, rewound to its checkpoint with progress within its total, identical result", async () => {
-    const t = await train(newRun("killed"), "load_model#1=kill,train_step#4=kill,load_checkpoint#1=kill");
+    // load_checkpoint#1 finds no checkpoint at the stage start; #2 restores step-00000002 after the kill mid-training.
+    const t = await train(newRun("killed"), "load_model#1=kill,train_step#4=kill,load_checkpoint#2=kill");
     expectIdentical(t);
     const log = t.logs.join("\n");
     expect(log).toMatch(new RegExp(`loading ${model}: attempt 1/3 failed: worker was killed by SIGKILL`));

@@ -83,7 +83,7 @@ describe("model operations over the bridge", () => {
 
     await worker.request("load_model", { model_id: "resumed", model_dir: await tinyModel() });
     const loaded = await worker.request("load_checkpoint", { model_id: "resumed", path: saved.path });
-    expect(loaded.step).toBe(1);
+    expect([loaded.path, loaded.step]).toEqual([saved.path, 1]);
     expect(loaded.data_position).toEqual({ next_batch: 1 });
     const resumed = await worker.request("train_step", { model_id: "resumed", batch });
     expect(resumed.loss).toBeCloseTo(next.loss, 6);

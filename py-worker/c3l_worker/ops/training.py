@@ -34,10 +34,20 @@ def save_checkpoint(content: dict, state) -> dict:
 
 @op("load_checkpoint")
 def load_checkpoint(content: dict, state) -> dict:
-    from ..training import load_checkpoint as load
+    from ..training import load_checkpoint as load, load_latest_checkpoint
 
-    trainer, meta = load(state, content["model_id"], content["path"])
-    return {"step": trainer.step, "data_position": meta["data_position"]}
+    path, directory = content.get("path"), content.get("dir")
+    if (path is None) == (directory is None):
+        raise ValueError("load_checkpoint takes exactly one of path (a checkpoint folder) and dir (a checkpoints "
+                         f"folder, whose newest checkpoint it restores); got {'both' if path else 'neither'}")
+    if path is not None:
+        trainer, meta = load(state, content["model_id"], path)
+    else:
+        latest = load_latest_checkpoint(state, content["model_id"], directory)
+        if latest is None:
+            return {"path": None, "step": 0, "data_position": None}
+        path, trainer, meta = latest
+    return {"path": str(path), "step": trainer.step, "data_position": meta["data_position"]}
 
 
 @op("export_model")

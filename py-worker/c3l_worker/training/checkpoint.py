@@ -16,7 +16,9 @@ Every file is fsynced before the marker is written and the folder renamed into p
 fails (a full disk: DiskFullError naming the file) leaves nothing but the earlier checkpoints, and
 the next save clears any temporary folder a killed one left. A checkpoint whose files do not match
 their recorded sizes and digests, or cannot be read, raises CheckpointDamagedError naming the file,
-before anything is restored: the orchestrator then falls back to the previous checkpoint.
+before anything is restored. This module alone knows the folder's layout: the orchestrator asks for
+the newest checkpoint of DIR (load_latest_checkpoint), which sets a damaged one aside as
+<name>.damaged, so asking again falls back to the one before it.
 
 Under torchrun rank 0 writes (the parameters, optimizer and gradients are the same on every rank)
 and every rank loads, so DIR must be on a file system every node sees. Under distributed.strategy
@@ -316,6 +318,27 @@ def load_checkpoint(state, model_id: str, path: str | os.PathLike) -> tuple[Trai
     if settings.lora is None:
         loaded.cache[WEIGHTS_CHANGED] = True  # the base weights are now trained ones
     return trainer, meta
+
+
+def load_latest_checkpoint(state, model_id: str, directory: str | os.PathLike) -> tuple[Path, Trainer, dict] | None:
+    """load_checkpoint of the newest complete checkpoint in DIR: (its path, the trainer, its metadata),
+    or None when DIR holds none (nothing is touched). A damaged one is set aside (<name>.damaged) and
+    CheckpointDamagedError names where, so the next call restores the one before it. Under torchrun
+    every rank loads rank 0's choice, and rank 0 alone renames, once every rank is done with the folder."""
+    folder = distributed.from_main(latest_checkpoint(directory))  # ranks on other nodes may list a stale folder
+    if folder is None:
+        return None
+    error = None
+    try:
+        trainer, meta = load_checkpoint(state, model_id, folder)
+    except Exception as exc:  # every rank must reach the gather below, whatever happened
+        error = exc
+    damaged = str(error) if isinstance(error, CheckpointDamagedError) else None
+    damage = [d for d in distributed.gather_to_main(damaged) if d]  # every rank is done with the folder
+    if damage:  # rank 0 only: the gather reports every rank's damage to it
+        error = CheckpointDamagedError(f"{damage[0]}; set aside as {set_aside_checkpoint(folder)}")
+    distributed.agree(error)
+    return folder, trainer, meta
 
 
 def _restore(trainer: Trainer, folder: Path, meta: dict) -> None:
