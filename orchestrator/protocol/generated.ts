@@ -539,7 +539,7 @@ export const SCHEMA = {
             "logratio",
             "logratio_minlogp"
           ],
-          "doc": "default kl (the paper's); logratio_minlogp: the mean log-ratio plus the lowest answer-token log-probability with the image"
+          "doc": "kl (the default): mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t); logratio_minlogp (beyond the paper): logratio plus min over answer tokens of log p(a_t|I,Q,a<t), which also penalises the one improbable word of an otherwise fluent hallucinated answer."
         },
         "withhold": {
           "type": "str",
@@ -1171,7 +1171,7 @@ export interface GenerateReply {
 export interface ScoreRequest {
   model_id: string;
   items: ScoreItem[];
-  /** default kl (the paper's); logratio_minlogp: the mean log-ratio plus the lowest answer-token log-probability with the image */
+  /** kl (the default): mean over answer tokens of KL(p(·|I,Q,a<t) ‖ p(·|Q,a<t)) over the vocabulary (the paper's); logratio: mean of log p(a_t|I,Q,a<t) − log p(a_t|Q,a<t); logratio_minlogp (beyond the paper): logratio plus min over answer tokens of log p(a_t|I,Q,a<t), which also penalises the one improbable word of an otherwise fluent hallucinated answer. */
   estimator?: "kl" | "logratio" | "logratio_minlogp";
   /** default drop */
   withhold?: "drop" | "blank" | "mask";
