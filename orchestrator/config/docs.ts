@@ -106,7 +106,7 @@ export function renderConfigDocs(): string {
     "- `finetune.model_dir`, `finetune.extra_data[].json` / `.images`, `evaluate.benchmarks.*` and a path in",
     "  `evaluate.model`: relative to the directory of the config file.",
     "- `runs_dir`: relative to the current directory.",
-    "- `builtin:NAME` names an asset c3l builds and caches itself (the `world-*` ones are built by the run's pretrain stage from the `world` section):",
+    "- `builtin:NAME` names an asset c3l builds and caches itself (the run's pretrain stage builds them; the `world-*` ones from the `world` section):",
     ...builtins,
     "",
     "`c3l validate` also checks that the folders and files named exist, and that a model folder holds a",
