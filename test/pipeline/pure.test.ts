@@ -77,12 +77,13 @@ describe("plans", () => {
   });
 });
 
-/** The default config (smoke data: no world, no ground truth) with `rounds` and the optional stages chosen. */
+/** The default config on a folder of images and a local model (no builtin: no pretrain), or on the world; `rounds` and the optional stages chosen. */
 function configWith(rounds: number, o: { finetune?: boolean; evaluate?: boolean; world?: boolean } = {}): C3lConfig {
   const c = defaultConfig();
   return {
     ...c, rounds,
-    data: { ...c.data, root: o.world ? "builtin:world" : c.data.root },
+    data: { ...c.data, root: o.world ? "builtin:world" : "/data", images: o.world ? null : "images" },
+    generator: { ...c.generator, model_dir: o.world ? "builtin:world-generator" : "/models/llava" },
     finetune: { ...c.finetune, enabled: o.finetune ?? false },
     evaluate: { ...c.evaluate, benchmarks: o.evaluate ? { pope: "/bench/pope" } : {} },
   };
@@ -113,7 +114,8 @@ describe("stage declarations", () => {
     expect(specs.find((s) => s.name === "evaluate")!.outputs).toContain("eval/results.json");
   });
 
-  test("a world config starts with the pretrain setup stage and grades after filter", () => {
+  test("a config naming a builtin starts with the pretrain setup stage; a world config grades after filter", () => {
+    expect(stageSpecs({ ...defaultConfig(), rounds: 1 }).map((s) => s.name)[0]).toBe("pretrain"); // builtin:smoke
     const specs = stageSpecs(configWith(1, { world: true, finetune: true, evaluate: true }));
     expect(specs.map((s) => s.name)).toEqual(["pretrain", "r0-generate", "r0-score", "r0-select", "r0-contrast", "regenerate", "rescore", "filter", "grade", "finetune", "evaluate"]);
     expect(specs.filter((s) => s.declaration.setup).map((s) => s.name)).toEqual(["pretrain"]);
