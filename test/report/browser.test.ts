@@ -114,7 +114,7 @@ describe("c3l report in a real browser", () => {
       expect(byId[id]?.near["first"]).toBeGreaterThan(200);
     }
     expect(byId["chart-train-loss"]?.kinds).toEqual({ training: 1 });
-    expect(byId["chart-timeline"]?.kinds).toEqual({ stage: 7 });
+    expect(byId["chart-timeline"]?.kinds).toEqual({ stage: 8 }); // pretrain (it builds builtin:smoke) and the 7 pipeline stages
 
     // sorting: a click on the I2C header reorders the rows low → high, a second click high → low
     const before = await galleryI2C(page);
