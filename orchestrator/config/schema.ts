@@ -1,6 +1,7 @@
 // The ONE config schema: every key with its type, default, constraints and meaning. Defaults,
 // validation, `c3l config`, configs/default.yaml and docs/CONFIG.md are all derived from it.
 import { SCHEMA as PROTOCOL, type ScoreRequest } from "../protocol/generated.js";
+import { BUILTIN_NAMES } from "./builtin-names.js";
 
 /** The score request's fields: the scorer's options are the worker's, declared in the protocol. */
 const SCORE_REQUEST = PROTOCOL.messages.score.request;
@@ -134,7 +135,7 @@ export const SCHEMA = {
     doc: "The images. Either a folder of images or a JSONL manifest, both under a data root that every image path must stay inside.",
     fields: {
       root: {
-        type: "string", default: "builtin:smoke", path: "config_dir", builtins: ["smoke", "world"],
+        type: "string", default: "builtin:smoke", path: "config_dir", builtins: BUILTIN_NAMES.data,
         doc: "Data root folder (relative to the config file), or builtin:NAME for a data set c3l builds and caches itself. Every image path must resolve inside it.",
       },
       images: {
@@ -176,7 +177,7 @@ export const SCHEMA = {
     doc: "The vision-language model that writes the data and is trained by the contrast stage.",
     fields: {
       model_dir: {
-        type: "string", default: "builtin:smoke-llava", path: "config_dir", builtins: ["smoke-llava", "world-generator", "world-align"],
+        type: "string", default: "builtin:smoke-llava", path: "config_dir", builtins: BUILTIN_NAMES.models,
         doc: "A LOCAL transformers checkpoint folder (relative to the config file; never a hub id), or builtin:NAME for a model c3l builds and caches itself.",
       },
       dtype: { type: "enum", values: ["float32", "bfloat16", "float16"], default: "float32", doc: "Weights and compute dtype." },
@@ -271,7 +272,7 @@ export const SCHEMA = {
     fields: {
       enabled: { type: "bool", default: false, doc: "Run the finetune stage." },
       model_dir: {
-        type: "string", default: null, nullable: true, path: "config_dir", builtins: ["smoke-llava", "world-align", "world-generator"],
+        type: "string", default: null, nullable: true, path: "config_dir", builtins: BUILTIN_NAMES.models,
         doc: "The target model: a LOCAL transformers checkpoint folder (relative to the config file) or builtin:NAME; null: the run's base generator (generator.model_dir, not the contrast-trained one).",
       },
       extra_data: {
@@ -293,7 +294,7 @@ export const SCHEMA = {
     doc: "Benchmarks run on a model after filter (and finetune); runs when evaluate.benchmarks is non-empty. Every raw prediction is cached per question id, so an interrupted evaluation resumes.",
     fields: {
       benchmarks: {
-        type: "map", default: {}, path: "config_dir", builtins: ["world-pope", "world-seed", "world-mmbench"],
+        type: "map", default: {}, path: "config_dir", builtins: BUILTIN_NAMES.benchmarks,
         doc: "Benchmark name → its file or folder in its published format (relative to the config file), e.g. {pope: /data/pope}, or a world benchmark ({pope: builtin:world-pope, seed: builtin:world-seed, mmbench: builtin:world-mmbench}, whose image folder and protocol options are supplied).",
       },
       model: {

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { BUILTIN_NAMES, WORLD_LAYOUT } from "../config/builtin-names.js";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import type { BuildWorldReply } from "../protocol/index.js";
@@ -21,14 +22,7 @@ const SMOKE_DIR = join(CACHE, "smoke");
 /** A build's length is the world's size (minutes to hours); a dead or frozen worker is noticed by its exit or heartbeats. */
 const BUILD_TIMEOUT_MS = 24 * 3600_000;
 
-interface WorldLayout {
-  format: number;
-  marker: string;
-  splits: Record<"data" | "bench", { root: string; images: string; manifest: string; truth: string }>;
-  benchmarks: Record<string, string>;
-  models: Record<string, string>;
-}
-const LAYOUT = JSON.parse(readFileSync(join(PROJECT_ROOT, "py-worker", "c3l_worker", "world", "layout.json"), "utf8")) as WorldLayout;
+const LAYOUT = WORLD_LAYOUT;
 
 /** .cache/builtin/world-<hash>/: one folder per distinct `world` section (and builder format), shared by every run that names it. */
 export function worldDir(world: WorldConfig): string {
@@ -117,7 +111,7 @@ export function builtinModelDir(name: string, config?: unknown): string | null {
 }
 
 /** The builtin model names, for errors that list them. */
-export const BUILTIN_MODEL_NAMES = ["smoke-llava", ...Object.keys(LAYOUT.models).map((name) => `world-${name}`)];
+export const BUILTIN_MODEL_NAMES = BUILTIN_NAMES.models;
 
 export interface BuildOptions {
   /** each progress line of a build */

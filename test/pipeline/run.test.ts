@@ -2,7 +2,7 @@
 // files. Kills and exact resume are the chaos suite's (test/pipeline/chaos.test.ts).
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { execa } from "execa";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../orchestrator/worker/index.js";
@@ -59,6 +59,19 @@ describe("c3l run on the smoke config", () => {
       writeFileSync(config, original);
     }
   }, 120_000);
+
+  test("a run written before pretrain built builtin:smoke (no pretrain state) still resumes, redoing nothing, and compares", async () => {
+    const old = baseline.replace(/-baseline$/, "-oldformat");
+    cpSync(baseline, old, { recursive: true });
+    rmSync(join(old, "state", "pretrain.json"));
+    const samples = readFileSync(join(old, "samples", "filter.jsonl"), "utf8");
+    const resumed = await c3l(["resume", old]);
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stderr).not.toMatch(/r0-generate: (starting|resuming)/); // the finished stages stay finished
+    expect(readFileSync(join(old, "samples", "filter.jsonl"), "utf8")).toBe(samples);
+    const table = await c3l(["compare", baseline, old, "--format", "csv"]);
+    expect(table.exitCode).toBe(0);
+  }, 300_000);
 
   test("a sweep makes one run per value, and the runs compare in a table with the changed key", async () => {
     const r = await c3l(["run", config, `runs_dir=${runsDir}`, "--sweep", "scoring.estimator=kl,logratio", "--name", "sweep"]);
