@@ -1,5 +1,6 @@
 // The names a config may give as `builtin:NAME`, in one place: the smoke set's, and the world's,
-// read from the world builder's own layout (py-worker/c3l_worker/world/layout.json). The config
+// read from the builders' own layout file (py-worker/c3l_worker/world/layout.json), which also says
+// where each file of a built folder lies. The config
 // schema accepts these; pipeline/builtins.ts says where each lives and builds it.
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -12,6 +13,8 @@ export interface WorldLayout {
   splits: Record<"data" | "bench", { root: string; images: string; manifest: string; truth: string }>;
   benchmarks: Record<string, string>;
   models: Record<string, string>;
+  /** The smoke folder (builtin:smoke, builtin:smoke-llava), relative to it. */
+  smoke: { marker: string; root: string; images: string; manifest: string; truth: string; model: string };
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

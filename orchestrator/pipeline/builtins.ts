@@ -3,7 +3,7 @@
 // world: the embedded synthetic world (images with ground truth, benchmarks, two pretrained tiny
 // LLaVAs), in a folder named by the hash of the config's `world` section. A run builds what its
 // config names in its pretrain stage (stages/pretrain.ts); `c3l eval builtin:…` on its own worker.
-// The world folder's layout is the builder's (py-worker/c3l_worker/world/layout.json), read here.
+// The folders' layout is the builders' (py-worker/c3l_worker/world/layout.json), read here.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -96,7 +96,7 @@ export function usesBuiltins(config: C3lConfig): boolean {
 
 /** Where a builtin data set lives once built (a report reads it without building anything); `config` picks the world. */
 export function builtinDataLocation(name: string, config?: unknown): { root: string; manifest: string } | null {
-  if (name === "smoke") return { root: SMOKE_DIR, manifest: join(SMOKE_DIR, "manifest.jsonl") };
+  if (name === "smoke") return { root: join(SMOKE_DIR, LAYOUT.smoke.root), manifest: join(SMOKE_DIR, LAYOUT.smoke.manifest) };
   if (name === "world") {
     const { root, manifest } = worldPaths(worldDir(worldOf(config))).data;
     return { root, manifest };
@@ -106,7 +106,7 @@ export function builtinDataLocation(name: string, config?: unknown): { root: str
 
 /** Where a builtin model lives once built, or null for an unknown name; `config` picks the world. */
 export function builtinModelDir(name: string, config?: unknown): string | null {
-  if (name === "smoke-llava") return join(SMOKE_DIR, "model");
+  if (name === "smoke-llava") return join(SMOKE_DIR, LAYOUT.smoke.model);
   return worldPaths(worldDir(worldOf(config))).models[name] ?? null;
 }
 

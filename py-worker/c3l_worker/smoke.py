@@ -24,9 +24,10 @@ from pathlib import Path
 
 from .built_folder import is_complete, staging, write_marker
 from .world import language
+from .world.layout import SMOKE_MODEL, smoke_split
+from .world.layout import SMOKE_MARKER as MARKER  # written last: its presence means the folder is complete
 from .world.scene import SHAPES, TYPICAL, Obj
 
-MARKER = "smoke.json"  # written last: its presence means the folder is complete
 SPLIT = "smoke"  # the world split the images are drawn from (ids smoke-00000, ...)
 # The smoke config's generation prompt, k in K_RANGE: the world generator's; the model is trained on exactly this text.
 PROMPT = language.GENERATION_PROMPT
@@ -86,11 +87,10 @@ def build_smoke(out_dir: str | os.PathLike, *, images: int = 12, seed: int = 0, 
     if images < 1 or steps < 1 or batch_size < 1:
         raise ValueError(f"images, steps and batch_size must be >= 1, got {images}, {steps}, {batch_size}")
     from .world.build import write_split  # lazy: a finished build returns without torch
-    from .world.layout import Split
 
     started = time.perf_counter()
     with staging(out, MARKER, params, "smoke build") as tmp:
-        files = Split(root=tmp, images=tmp / "images", manifest=tmp / "manifest.jsonl", truth=tmp / "truth.jsonl")
+        files = smoke_split(tmp)
         scenes = write_split(files, seed, SPLIT, images)
         stats = _train_model(tmp, scenes, params)
         write_marker(tmp, MARKER, {**params, **stats, "build_seconds": round(time.perf_counter() - started, 2)})
@@ -107,7 +107,7 @@ def _train_model(folder: Path, scenes: list[tuple[str, list[Obj]]], params: dict
     rng = random.Random(params["seed"])
     with tempfile.TemporaryDirectory(prefix="c3l-smoke-") as base:
         loaded = load_model(build_tiny_llava(Path(base) / "tiny-llava", corpus=corpus(), seed=params["seed"]))
-    paths = {scene_id: str(folder / "images" / f"{scene_id}.png") for scene_id, _ in scenes}
+    paths = {scene_id: str(smoke_split(folder).images / f"{scene_id}.png") for scene_id, _ in scenes}
     align_loss = _align_projector(loaded, scenes, paths, params["align_steps"], params["lr"])
     settings = TrainSettings(lr=params["lr"], total_steps=params["steps"], warmup_steps=min(20, params["steps"] // 10),
                              schedule="cosine", form="none", seed=params["seed"])
@@ -124,7 +124,7 @@ def _train_model(folder: Path, scenes: list[tuple[str, list[Obj]]], params: dict
         if result["errors"]:
             raise RuntimeError(f"smoke training examples failed: {result['errors']}")
         losses.append(result["loss"])
-    export_model(loaded, folder / "model")
+    export_model(loaded, folder / SMOKE_MODEL)
     tail = losses[-max(1, len(losses) // 10):]
     return {"align_loss": round(align_loss, 4), "first_loss": round(losses[0], 4),
             "final_loss": round(sum(tail) / len(tail), 4), "vocab_size": len(loaded.processor.tokenizer),

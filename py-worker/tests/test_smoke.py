@@ -14,6 +14,7 @@ from c3l_worker.ops import HANDLERS
 from c3l_worker.qa_parser import parse_qa
 from c3l_worker.state import WorkerState
 from c3l_worker.world import language
+from c3l_worker.world.layout import LAYOUT
 from c3l_worker.world.scene import Obj, draw_scene, render, scene_rng
 
 # Smaller than the CLI defaults (12 images, 250 steps) to keep the file fast; still parses.
@@ -71,6 +72,8 @@ def test_layout_manifest_and_images(built):
     assert marker["final_loss"] < marker["first_loss"]
     assert (built / "model" / "config.json").is_file()
     assert [p.name for p in built.parent.iterdir()] == [built.name]  # no temporary folder left behind
+    # Where the orchestrator looks: layout.json's smoke entry (one source for both sides).
+    assert all((built / path).exists() for path in LAYOUT["smoke"].values())
 
 
 def test_vocabulary_covers_prompt_and_the_worlds_language(state, built):

@@ -28,5 +28,15 @@ def benchmark(folder: Path, name: str) -> Path:
     return folder / LAYOUT["benchmarks"][name]
 
 
+def smoke_split(folder: Path) -> Split:
+    """The smoke folder's data files (the smoke set is a small configuration of the world)."""
+    files = LAYOUT["smoke"]
+    return Split(**{key: folder / files[key] for key in ("root", "images", "manifest", "truth")})
+
+
+SMOKE_MARKER: str = LAYOUT["smoke"]["marker"]
+SMOKE_MODEL: str = LAYOUT["smoke"]["model"]
+
+
 def model(folder: Path, name: str) -> Path:
     return folder / LAYOUT["models"][name]
