@@ -18,7 +18,7 @@ import type { WorkerOptions } from "../worker/index.js";
 import type { HelloReply } from "../protocol/index.js";
 import { builtinDataLocation, builtinName } from "./builtins.js";
 import { resolveImages, type DataSource } from "./inputs.js";
-import { resolveModelDir } from "./model-dir.js";
+import { checkOwnModels, configModels, resolveModelDir } from "./model-dir.js";
 import { checkFinishedStages, runSetupStages, runStages, setupSpecs } from "./runner.js";
 import { poolFromConfig } from "../worker/from-config.js";
 import type { WorkerPool } from "../worker/pool.js";
@@ -53,15 +53,8 @@ function resolveAssets(config: C3lConfig): Assets {
   const source: DataSource = dataBuiltin
     ? { ...builtinDataLocation(dataBuiltin, config)!, images: null, limit: config.data.limit }
     : { root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit };
-  const modelDir = resolveModelDir(config.generator.model_dir, "generator.model_dir", config);
-  const target = targetModel(config);
-  const targetModelDir = target ? resolveModelDir(target, "finetune.model_dir", config) : modelDir;
-  return { source, modelDir, targetModelDir };
-}
-
-/** finetune's target, when the run needs it: also untuned when evaluate.model is "target" (its start, measured alone). */
-function targetModel(config: C3lConfig): string | null {
-  return config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
+  const [generator, target] = configModels(config).map(({ value, key }) => resolveModelDir(value, key, config));
+  return { source, modelDir: generator!, targetModelDir: target ?? generator! };
 }
 
 /**
@@ -69,9 +62,7 @@ function targetModel(config: C3lConfig): string | null {
  * models that are not builtins. Unusable ones stop it here (exit 4), leaving no run behind.
  */
 async function checkOwnInputs(config: C3lConfig): Promise<void> {
-  for (const [value, key] of [[config.generator.model_dir, "generator.model_dir"], [targetModel(config), "finetune.model_dir"]] as const) {
-    if (value && builtinName(value) === null) resolveModelDir(value, key, config);
-  }
+  checkOwnModels(config);
   if (builtinName(config.data.root) === null) {
     await resolveImages({ root: config.data.root, images: config.data.images, manifest: config.data.manifest, limit: config.data.limit });
   }

@@ -1,12 +1,11 @@
 // A model named in a config or on the command line, made a folder: `builtin:NAME` is where the
 // builtin lives once built (a run's pretrain stage, or `c3l eval`, builds it first); anything else
-// must be a folder holding config.json (a local transformers checkpoint).
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+// must be a local transformers checkpoint of a supported family (model-check.ts).
+import { resolve } from "node:path";
 import { ConfigError } from "../config/errors.js";
 import type { C3lConfig } from "../config/index.js";
 import { BUILTIN_MODEL_NAMES, builtinModelDir, builtinName } from "./builtins.js";
-import { InputError } from "./errors.js";
+import { checkModelFolder } from "./model-check.js";
 
 /** The folder `value` names, unchecked; an unknown builtin is a usage error naming `key` (a config's were checked when it was read). */
 export function modelLocation(value: string, key: string, config?: C3lConfig): string {
@@ -20,8 +19,20 @@ export function modelLocation(value: string, key: string, config?: C3lConfig): s
 /** `key` names where the value came from in errors (e.g. "generator.model_dir"); `config` picks a builtin's world. */
 export function resolveModelDir(value: string, key: string, config?: C3lConfig): string {
   const dir = modelLocation(value, key, config);
-  if (!existsSync(join(dir, "config.json"))) {
-    throw new InputError(`${key}: model folder ${dir} holds no config.json (a local transformers checkpoint folder is expected)`);
-  }
+  checkModelFolder(dir, key);
   return dir;
+}
+
+/** The models a run of `config` loads, with the keys that name them: the generator, and finetune's target when it is needed. */
+export function configModels(config: C3lConfig): { value: string; key: string }[] {
+  const models = [{ value: config.generator.model_dir, key: "generator.model_dir" }];
+  // The target is also needed untuned when evaluate.model is "target" (its start, measured alone).
+  const target = config.finetune.enabled || config.evaluate.model === "target" ? config.finetune.model_dir : null;
+  if (target) models.push({ value: target, key: "finetune.model_dir" });
+  return models;
+}
+
+/** Checks the config's models that are not builtins (those are built, and checked, by the run): exit 4 naming a bad one. */
+export function checkOwnModels(config: C3lConfig): void {
+  for (const { value, key } of configModels(config)) if (builtinName(value) === null) resolveModelDir(value, key, config);
 }

@@ -109,3 +109,15 @@ def test_unsupported_model_type_names_dir_and_families(tmp_path):
 def test_unknown_dtype_is_refused(tiny_llava_dir):
     with pytest.raises(ValueError, match="float64.*float32, bfloat16, float16"):
         load_model(tiny_llava_dir, dtype="float64")
+
+
+def test_the_registry_is_families_json():
+    """One list of families: families.json names each family and its model_types; the registry loads models/<name>.py."""
+    from c3l_worker.models import FAMILIES_FILE
+
+    listed = json.loads(FAMILIES_FILE.read_text())["families"]
+    assert sorted(FAMILIES) == sorted(listed)
+    for name, family in FAMILIES.items():
+        assert family.name == name
+        assert family.model_types == tuple(listed[name]["model_types"])
+        assert family.matches({"model_type": listed[name]["model_types"][0]})

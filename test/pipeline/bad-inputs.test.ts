@@ -238,9 +238,11 @@ const c3l = (args: string[]) =>
   execa("node", [join(PROJECT_ROOT, "bin", "c3l.js"), ...args], { reject: false, timeout: CASE_TIMEOUT_MS, cwd: FIXTURES, env: { HF_HUB_OFFLINE: "1" } });
 
 function runConfig(world: World, manifest: string): string {
-  const model = join(world.root, "..", "model"); // only config.json's presence is checked before the inputs
+  const model = join(world.root, "..", "model"); // only the folder's small files are checked before the inputs (pipeline/model-check.ts)
   mkdirSync(model, { recursive: true });
-  writeFileSync(join(model, "config.json"), "{}");
+  writeFileSync(join(model, "config.json"), JSON.stringify({ model_type: "llava" }));
+  for (const file of ["tokenizer.json", "processor_config.json"]) writeFileSync(join(model, file), "{}");
+  writeFileSync(join(model, "chat_template.jinja"), "{{ messages }}");
   const file = join(world.root, "..", `run-${manifest}.yaml`);
   writeFileSync(file, [`data:`, `  root: ${JSON.stringify(world.root)}`, `  manifest: ${manifest}`, `generator:`, `  model_dir: ${JSON.stringify(model)}`,
     `runs_dir: ${JSON.stringify(join(world.root, "..", "runs"))}`].join("\n") + "\n");

@@ -1,17 +1,36 @@
 """Model families by name, and loading a local checkpoint folder with the right one.
 
-Adding a family: write `models/<family>.py` with a ModelFamily subclass and list it below.
+Adding a family: write `models/<family>.py` with a ModelFamily subclass named like the family, and
+add the family with its config.json model_types to families.json (the one list, which the
+orchestrator also reads to refuse unsupported checkpoints before a run starts).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
 from .base import DTYPES, LoadedModel, ModelFamily
-from .llava import LlavaFamily
 
-FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (LlavaFamily(),)}
+FAMILIES_FILE = Path(__file__).with_name("families.json")
+
+
+def _registry() -> dict[str, ModelFamily]:
+    """One instance per family of families.json, from models/<name>.py, its model_types from the file."""
+    registry = {}
+    for name, entry in json.loads(FAMILIES_FILE.read_text())["families"].items():
+        module = importlib.import_module(f"{__name__}.{name}")
+        classes = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, ModelFamily) and getattr(c, "name", None) == name]
+        if len(classes) != 1:
+            raise ImportError(f"models/{name}.py must define one ModelFamily subclass with name = {name!r} (families.json lists it)")
+        family = classes[0]()
+        family.model_types = tuple(entry["model_types"])
+        registry[name] = family
+    return registry
+
+
+FAMILIES: dict[str, ModelFamily] = _registry()
 
 __all__ = ["DTYPES", "FAMILIES", "LoadedModel", "ModelFamily", "UnsupportedModelError", "family_for", "load_model"]
 

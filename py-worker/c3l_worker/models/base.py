@@ -28,7 +28,7 @@ class ModelFamily(ABC):
     """One architecture: how to load it, prompt it and reach its vision parts."""
 
     name: str  # registry key, used in configs
-    model_types: tuple[str, ...]  # config.json `model_type` values this family handles
+    model_types: tuple[str, ...] = ()  # config.json `model_type` values this family handles: families.json's, set by the registry
     image_placeholder: str  # the text the processor expands into image tokens
 
     def matches(self, config: Any) -> bool:

@@ -10,8 +10,7 @@ from .base import ModelFamily
 
 
 class LlavaFamily(ModelFamily):
-    name = "llava"
-    model_types = ("llava",)
+    name = "llava"  # its model_types are families.json's
     image_placeholder = "<image>"
 
     def prompt_parts(self, with_image: bool) -> tuple[str, str]:
