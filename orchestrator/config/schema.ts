@@ -124,6 +124,10 @@ function trainingFields(section: string, defaults: { steps: number | null; epoch
       },
     },
     checkpoint_every: { type: "int", default: 10, min: 1, doc: "Optimizer steps between checkpoints (a resumed run continues from the last one)." },
+    keep_last: {
+      type: "int", default: 2, min: 1, nullable: true,
+      doc: `Checkpoints of ${section} kept: after each save only the newest keep_last stay (each holds the optimizer state, several GB for a 7B model; two let a damaged newest one fall back to the one before); null keeps every one.`,
+    },
   } as const satisfies Fields;
 }
 
@@ -446,6 +450,7 @@ export interface TrainingConfig {
     grad_accum_steps: number;
     lora: LoraConfig | null;
     checkpoint_every: number;
+    keep_last: number | null;
 }
 
 // The interface above must equal the type the schema describes: tsc fails here when they drift.

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { join, resolve } from "node:path";
-import { ConfigError, configToJson, configToYaml, resolveConfig, type C3lConfig } from "../config/index.js";
+import { ConfigError, configToJson, configToYaml, defaultConfig, resolveConfig, type C3lConfig } from "../config/index.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
 import { RunArgumentError } from "../runs/errors.js";
 import { diffConfig } from "../runs/flatten.js";
@@ -257,7 +257,18 @@ function configChanges(run: RunFolder, config: C3lConfig): string[] {
   if (!existsSync(source.config_file)) return [];
   const again = resolveConfig(source.config_file, source.overrides);
   if (!again.config) return [`config ${source.config_file} no longer validates: ${again.problems[0]}`];
-  return diffConfig(config, JSON.parse(configToJson(again.config))).map((line) => `config ${line}`);
+  // A key added to c3l after the run began is not a change while the config file leaves it at its default.
+  const asBegun = withAbsentDefaults(config, JSON.parse(configToJson(defaultConfig())));
+  return diffConfig(asBegun, JSON.parse(configToJson(again.config))).map((line) => `config ${line}`);
+}
+
+/** `config` with every key it lacks (and `defaults` has) filled in from `defaults`; sections it set to null stay null. */
+function withAbsentDefaults(config: unknown, defaults: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isMap(config) || !isMap(defaults)) return config;
+  const out: Record<string, unknown> = { ...config };
+  for (const [key, value] of Object.entries(defaults)) out[key] = key in config ? withAbsentDefaults(config[key], value) : value;
+  return out;
 }
 
 /** Runs the stages on the workers (started here unless the setup stages started them), then stops them and unlocks the run. */

@@ -152,7 +152,7 @@ async function train(ctx: StageContext, session: WorkerSession, options: Trainin
           progress.advance(1);
           if (r.optimizer_stepped && (r.step % c.checkpoint_every === 0 || m >= totalMicro)) {
             saving = true;
-            await session.request("save_checkpoint", { model_id: MODEL_ID, dir: checkpoints, data_position: { micro: m } });
+            await session.request("save_checkpoint", { model_id: MODEL_ID, dir: checkpoints, data_position: { micro: m }, keep_last: c.keep_last ?? undefined });
             saveFailures = 0;
           }
         } catch (err) {

@@ -754,6 +754,12 @@ export const SCHEMA = {
           "optional": true,
           "nullable": true,
           "doc": "the caller's place in its data, returned by load_checkpoint"
+        },
+        "keep_last": {
+          "type": "int",
+          "optional": true,
+          "nullable": true,
+          "doc": "after this save, only the newest keep_last complete checkpoints of dir stay (older step folders are deleted; set-aside .damaged ones are kept to look at); absent or null: every one stays (1.3)"
         }
       },
       "reply": {
@@ -1259,6 +1265,8 @@ export interface SaveCheckpointRequest {
   dir: string;
   /** the caller's place in its data, returned by load_checkpoint */
   data_position?: unknown | null;
+  /** after this save, only the newest keep_last complete checkpoints of dir stay (older step folders are deleted; set-aside .damaged ones are kept to look at); absent or null: every one stays (1.3) */
+  keep_last?: number | null;
 }
 
 export interface SaveCheckpointReply {

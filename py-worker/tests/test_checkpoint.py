@@ -156,6 +156,23 @@ def test_saving_the_same_step_again_replaces_it(tiny_llava_dir, images, tmp_path
     assert json.loads((tmp_path / "step-00000001" / "checkpoint.json").read_text())["data_position"] == 2
 
 
+def test_keep_last_keeps_the_newest_checkpoints_and_the_damaged_ones(tiny_llava_dir, images, tmp_path):
+    state = fresh_state(tiny_llava_dir)
+    setup(state, form="none")
+    (tmp_path / "step-00000000.damaged").mkdir(parents=True)  # set aside earlier: kept to look at
+    for n in range(4):
+        step(state, batches(images)[n % 2])
+        call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path), "data_position": n, "keep_last": 2})
+        kept = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("step-") and not p.name.endswith(".damaged"))
+        assert kept == [f"step-{k:08d}" for k in range(max(1, n), n + 2)]  # the newest two, the one just written included
+    assert (tmp_path / "step-00000000.damaged").is_dir()
+    assert latest_checkpoint(tmp_path) == tmp_path / "step-00000004"
+    call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path), "keep_last": None})  # none: every one stays
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("step-") and not p.name.endswith(".damaged")]) == 2
+    with pytest.raises(ValueError, match="keep_last must be >= 1"):
+        call(state, "save_checkpoint", {"model_id": MODEL, "dir": str(tmp_path), "keep_last": 0})
+
+
 def test_load_refuses_another_base_model_or_dtype(tiny_llava_dir, images, tmp_path):
     state = fresh_state(tiny_llava_dir)
     setup(state, form="none")

@@ -44,7 +44,9 @@ describe("c3l run on the smoke config", () => {
     const manifest = JSON.parse(readFileSync(join(baseline, "manifest.json"), "utf8"));
     expect(manifest.inputs.data.type).toBe("file"); // the smoke manifest, fingerprinted for resume
     expect(manifest.inputs.model.type).toBe("dir");
-    expect(readdirSync(join(baseline, "checkpoints", "r0-contrast")).filter((d) => d.startsWith("step-"))).toContain("step-00000006");
+    const steps = readdirSync(join(baseline, "checkpoints", "r0-contrast")).filter((d) => d.startsWith("step-"));
+    expect(steps).toContain("step-00000006");
+    expect(steps).toEqual(["step-00000004", "step-00000006"]); // saved every 2 steps; contrast.keep_last keeps the newest two
   });
 
   // Kills at random points (orchestrator and worker) with exact resume: test/pipeline/chaos.test.ts.
@@ -60,10 +62,16 @@ describe("c3l run on the smoke config", () => {
     }
   }, 120_000);
 
-  test("a run written before pretrain built builtin:smoke (no pretrain state) still resumes, redoing nothing, and compares", async () => {
+  test("a run written before pretrain built builtin:smoke (no pretrain state) and before keep_last existed still resumes, redoing nothing, and compares", async () => {
     const old = baseline.replace(/-baseline$/, "-oldformat");
     cpSync(baseline, old, { recursive: true });
     rmSync(join(old, "state", "pretrain.json"));
+    // Its config predates a key (left at its default by the config file): not a change to refuse.
+    const config = JSON.parse(readFileSync(join(old, "config.json"), "utf8"));
+    delete config.contrast.keep_last;
+    delete config.finetune.keep_last;
+    writeFileSync(join(old, "config.json"), JSON.stringify(config, null, 2));
+    writeFileSync(join(old, "config.yaml"), readFileSync(join(old, "config.yaml"), "utf8").replace(/^ +keep_last: .*\n/gm, ""));
     const samples = readFileSync(join(old, "samples", "filter.jsonl"), "utf8");
     const resumed = await c3l(["resume", old]);
     expect(resumed.exitCode).toBe(0);

@@ -28,7 +28,7 @@ def save_checkpoint(content: dict, state) -> dict:
 
     started = time.perf_counter()
     trainer = trainer_for(state, content["model_id"])
-    path = save(trainer, content["dir"], content.get("data_position"))
+    path = save(trainer, content["dir"], content.get("data_position"), keep_last=content.get("keep_last"))
     return {"path": str(path), "step": trainer.step, "seconds": time.perf_counter() - started}
 
 

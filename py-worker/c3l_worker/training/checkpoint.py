@@ -100,8 +100,11 @@ def _snapshot(trainer: Trainer) -> dict:
 
 # ---------------------------------------------------------------- save
 
-def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_position=None) -> Path:
-    """Writes DIR/step-%08d/ for the trainer's current step and returns its path (rank 0 writes)."""
+def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_position=None, keep_last: int | None = None) -> Path:
+    """Writes DIR/step-%08d/ for the trainer's current step and returns its path (rank 0 writes);
+    with keep_last, then deletes all but the newest keep_last complete checkpoints."""
+    if keep_last is not None and keep_last < 1:
+        raise ValueError(f"keep_last must be >= 1 (the checkpoint just written stays), got {keep_last}")
     rank_rngs = distributed.gather_to_main(_torch_rng())  # first: a collective every rank reaches
     snapshot = _snapshot(trainer) if trainer.fsdp else None  # FSDP: gathering shards is a collective too
     try:
@@ -123,7 +126,22 @@ def save_checkpoint(trainer: Trainer, directory: str | os.PathLike, data_positio
             fsync_dir(root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if keep_last is not None:
+        prune_checkpoints(root, keep_last)
     return final
+
+
+def prune_checkpoints(root: Path, keep_last: int) -> list[Path]:
+    """Deletes the complete step folders older than the newest keep_last (a checkpoint keeps the
+    optimizer state: several GB each for a 7B model); returns what it deleted. Only after the new
+    one is in place, so a kill meanwhile never leaves fewer than keep_last."""
+    done = sorted((p for p in root.iterdir() if STEP_DIR.match(p.name) and (p / MARKER).is_file()), key=lambda p: p.name)
+    old = done[:-keep_last]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    if old:
+        fsync_dir(root)
+    return old
 
 
 UNFINISHED = re.compile(r"^\.step-\d{8}\.(tmp|old)-\d+$")
