@@ -158,7 +158,8 @@ function attempt(args, env, logFile) {
         a.ready.add(Number(ready[1]));
         a.readyLine = a.lines;
       }
-      const enter = /^([a-z0-9-]+): (?:starting|resuming \(attempt \d+\))$/.exec(line) ?? /^(pretrain): (?:building the world|the world is built already)/.exec(line);
+      // Every stage, pretrain included, is entered by the runner's "STAGE: starting" / "resuming" line.
+      const enter = /^([a-z0-9-]+): (?:starting|resuming \(attempt \d+\))$/.exec(line);
       if (enter) a.segments.push({ name: enter[1], t });
       const done = /^([a-z0-9-]+): done in /.exec(line);
       if (done) {
