@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { BUILTIN_NAMES, WORLD_LAYOUT } from "../config/builtin-names.js";
+import { WORLD_LAYOUT } from "../config/builtin-names.js";
 import { defaultConfig, type C3lConfig } from "../config/index.js";
 import type { WorldConfig } from "../config/schema.js";
 import type { BuildWorldReply } from "../protocol/index.js";
@@ -22,11 +22,9 @@ const SMOKE_DIR = join(CACHE, "smoke");
 /** A build's length is the world's size (minutes to hours); a dead or frozen worker is noticed by its exit or heartbeats. */
 const BUILD_TIMEOUT_MS = 24 * 3600_000;
 
-const LAYOUT = WORLD_LAYOUT;
-
 /** .cache/builtin/world-<hash>/: one folder per distinct `world` section (and builder format), shared by every run that names it. */
 export function worldDir(world: WorldConfig): string {
-  const hash = createHash("sha256").update(canonicalJson({ layout: LAYOUT.format, world })).digest("hex").slice(0, 12);
+  const hash = createHash("sha256").update(canonicalJson({ layout: WORLD_LAYOUT.format, world })).digest("hex").slice(0, 12);
   return join(CACHE, `world-${hash}`);
 }
 
@@ -38,7 +36,7 @@ export function worldOf(config: unknown): WorldConfig {
 
 /** The finished world's marker (its parameters and build stats), or null while it is not built. */
 export function readWorldMarker(dir: string): Record<string, unknown> | null {
-  const file = join(dir, LAYOUT.marker);
+  const file = join(dir, WORLD_LAYOUT.marker);
   if (!existsSync(file)) return null;
   try {
     // Python's json writes NaN/Infinity (a stat of an empty window): read them as null, not as a torn file.
@@ -58,12 +56,12 @@ export function worldMatches(marker: Record<string, unknown> | null, world: Worl
 export function worldPaths(dir: string) {
   const at = (path: string) => join(dir, path);
   const named = (paths: Record<string, string>) => Object.fromEntries(Object.entries(paths).map(([name, path]) => [`world-${name}`, at(path)]));
-  const data = LAYOUT.splits.data;
+  const data = WORLD_LAYOUT.splits.data;
   return {
     data: { root: at(data.root), manifest: at(data.manifest), truth: at(data.truth) },
-    models: named(LAYOUT.models),
-    benchImages: at(LAYOUT.splits.bench.images),
-    benches: named(LAYOUT.benchmarks),
+    models: named(WORLD_LAYOUT.models),
+    benchImages: at(WORLD_LAYOUT.splits.bench.images),
+    benches: named(WORLD_LAYOUT.benchmarks),
   };
 }
 
@@ -96,7 +94,7 @@ export function usesBuiltins(config: C3lConfig): boolean {
 
 /** Where a builtin data set lives once built (a report reads it without building anything); `config` picks the world. */
 export function builtinDataLocation(name: string, config?: unknown): { root: string; manifest: string } | null {
-  if (name === "smoke") return { root: join(SMOKE_DIR, LAYOUT.smoke.root), manifest: join(SMOKE_DIR, LAYOUT.smoke.manifest) };
+  if (name === "smoke") return { root: join(SMOKE_DIR, WORLD_LAYOUT.smoke.root), manifest: join(SMOKE_DIR, WORLD_LAYOUT.smoke.manifest) };
   if (name === "world") {
     const { root, manifest } = worldPaths(worldDir(worldOf(config))).data;
     return { root, manifest };
@@ -106,12 +104,9 @@ export function builtinDataLocation(name: string, config?: unknown): { root: str
 
 /** Where a builtin model lives once built, or null for an unknown name; `config` picks the world. */
 export function builtinModelDir(name: string, config?: unknown): string | null {
-  if (name === "smoke-llava") return join(SMOKE_DIR, LAYOUT.smoke.model);
+  if (name === "smoke-llava") return join(SMOKE_DIR, WORLD_LAYOUT.smoke.model);
   return worldPaths(worldDir(worldOf(config))).models[name] ?? null;
 }
-
-/** The builtin model names, for errors that list them. */
-export const BUILTIN_MODEL_NAMES = BUILTIN_NAMES.models;
 
 export interface BuildOptions {
   /** each progress line of a build */

@@ -83,8 +83,9 @@ export async function startRun(configFile: string, overrides: string[], name: st
   const manifestFor = (specs: Record<string, InputSpec>) => buildManifest({ argv: options.argv, config: JSON.parse(configToJson(config)), seed: config.seed, device: config.generator.device, inputs: specs });
   const create = (specs: Record<string, InputSpec>) => createRun(config.runs_dir, { name, configYaml: configToYaml(config), configJson: JSON.parse(configToJson(config)), manifest: manifestFor(specs) });
   // A run whose inputs a setup stage builds (builtins) gets its folder and workers first; the rest of its inputs are checked before.
-  if (setupSpecs(config).length > 0) await checkOwnInputs(config);
-  const early = setupSpecs(config).length > 0 ? create({}) : null;
+  const builds = setupSpecs(config).length > 0;
+  if (builds) await checkOwnInputs(config);
+  const early = builds ? create({}) : null;
   if (early) {
     writeJsonAtomic(join(early.dir, "source.json"), { config_file: configFile, overrides } satisfies RunSource);
     options.log(`run ${early.id} in ${early.dir}`);

@@ -13,10 +13,15 @@ interface FamilyEntry {
 
 const FAMILIES_FILE = join(PROJECT_ROOT, "py-worker", "c3l_worker", "models", "families.json");
 
-/** name → the config.json model_type values it handles. */
+let families: Record<string, string[]> | null = null;
+
+/** name → the config.json model_type values it handles (the file is read once). */
 export function supportedFamilies(): Record<string, string[]> {
-  const { families } = JSON.parse(readFileSync(FAMILIES_FILE, "utf8")) as { families: Record<string, FamilyEntry> };
-  return Object.fromEntries(Object.entries(families).map(([name, entry]) => [name, entry.model_types]));
+  if (!families) {
+    const listed = (JSON.parse(readFileSync(FAMILIES_FILE, "utf8")) as { families: Record<string, FamilyEntry> }).families;
+    families = Object.fromEntries(Object.entries(listed).map(([name, entry]) => [name, entry.model_types]));
+  }
+  return families;
 }
 
 function describeFamilies(): string {

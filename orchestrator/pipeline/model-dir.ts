@@ -4,7 +4,8 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../config/errors.js";
 import type { C3lConfig } from "../config/index.js";
-import { BUILTIN_MODEL_NAMES, builtinModelDir, builtinName } from "./builtins.js";
+import { BUILTIN_NAMES } from "../config/builtin-names.js";
+import { builtinModelDir, builtinName } from "./builtins.js";
 import { checkModelFolder } from "./model-check.js";
 
 /** The folder `value` names, unchecked; an unknown builtin is a usage error naming `key` (a config's were checked when it was read). */
@@ -12,7 +13,7 @@ export function modelLocation(value: string, key: string, config?: C3lConfig): s
   const builtin = builtinName(value);
   if (builtin === null) return resolve(value);
   const dir = builtinModelDir(builtin, config);
-  if (dir === null) throw new ConfigError([`${key}: unknown builtin ${JSON.stringify(value)}; known: ${BUILTIN_MODEL_NAMES.map((n) => `builtin:${n}`).join(", ")}`]);
+  if (dir === null) throw new ConfigError([`${key}: unknown builtin ${JSON.stringify(value)}; known: ${BUILTIN_NAMES.models.map((n) => `builtin:${n}`).join(", ")}`]);
   return dir;
 }
 
